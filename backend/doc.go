@@ -1,0 +1,12 @@
+// Package backend turns a scheduled schedule.Func into a measured fact: it detects the target
+// (CPU model, cores, SIMD width, caches), lowers the IR to readable C with OpenMP and SIMD
+// hints, compiles it with the system C compiler (parallel builds, a content-addressed cache and
+// a timeout per build), runs every candidate in its own process group with a timeout and the
+// TVM timing protocol, and checks its outputs against a double-precision reference of the
+// unscheduled program that is computed once and cached on disk.
+//
+// Measurement discipline: timing is never overlapped with compilation. Callers alternate: build
+// a batch (BuildBatch, parallel), then run it (RunBatch, serial). The Backend enforces this for
+// its own work with a phase lock: builds share it, timed runs take it exclusively, so a timed run
+// waits for every build in flight and no build starts while a candidate is timed.
+package backend

@@ -1,0 +1,62 @@
+package main
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+
+	"colt/core"
+	"colt/workloads"
+)
+
+// commonFlags are the flags every subcommand that reads the configuration accepts.
+type commonFlags struct {
+	config  string
+	workDir string
+}
+
+func (c *commonFlags) register(fs *flag.FlagSet) {
+	fs.StringVar(&c.config, "config", "", "configuration file (default: ./colt.toml if present)")
+	fs.StringVar(&c.workDir, "work-dir", "", "directory for records and caches (overrides work_dir)")
+}
+
+// load reads the configuration and the workload catalog.
+func (c *commonFlags) load() (core.Config, *workloads.Catalog, error) {
+	cfg, err := core.LoadConfig(c.config)
+	if err != nil {
+		return cfg, nil, err
+	}
+	if c.workDir != "" {
+		cfg.WorkDir = c.workDir
+	}
+	cat, err := cfg.Catalog()
+	return cfg, cat, err
+}
+
+// newFlagSet returns a flag set that reports errors instead of exiting.
+func newFlagSet(name, synopsis string, errOut io.Writer) *flag.FlagSet {
+	fs := flag.NewFlagSet(name, flag.ContinueOnError)
+	fs.SetOutput(errOut)
+	fs.Usage = func() {
+		fmt.Fprintf(errOut, "Usage: colt %s %s\n\nFlags:\n", name, synopsis)
+		fs.PrintDefaults()
+	}
+	return fs
+}
+
+// parse parses flags, rejecting stray arguments; it returns the exit code to use when
+// parsing did not succeed (0 after -h).
+func parse(fs *flag.FlagSet, args []string) (ok bool, code int) {
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return false, exitOK
+		}
+		return false, exitUsage
+	}
+	if fs.NArg() > 0 {
+		fmt.Fprintf(fs.Output(), "colt %s: unexpected argument %q (flags start with --)\n", fs.Name(), fs.Arg(0))
+		return false, exitUsage
+	}
+	return true, exitOK
+}

@@ -1,0 +1,138 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"strings"
+	"text/tabwriter"
+
+	"colt/core"
+)
+
+func runMeasure(ctx context.Context, args []string, out, errOut io.Writer) int {
+	var common commonFlags
+	fs := newFlagSet("measure", "--workload NAME [--json] [--source FILE]", errOut)
+	common.register(fs)
+	name := fs.String("workload", "", "workload to measure (see 'colt workloads'); a model measures every task")
+	asJSON := fs.Bool("json", false, "print the measurements as JSON")
+	source := fs.String("source", "", "measure this C kernel instead of the generated one (same signature as 'colt show --emit c')")
+	timeout := fs.Float64("timeout", 0, "seconds one run may take before it is killed (default: backend.run_timeout_s)")
+	repeat := fs.Int("repeat", 0, "timed repeats (default: backend.repeat)")
+	quiet := fs.Bool("quiet", false, "no progress lines on stderr")
+	if ok, code := parse(fs, args); !ok {
+		return code
+	}
+	if *name == "" {
+		return fail(errOut, exitUsage, "measure: --workload is required (see 'colt workloads')")
+	}
+	cfg, cat, err := common.load()
+	if err != nil {
+		return fail(errOut, exitUsage, "%v", err)
+	}
+	if *timeout < 0 || *repeat < 0 {
+		return fail(errOut, exitUsage, "measure: --timeout and --repeat must be positive")
+	}
+	if *timeout > 0 {
+		cfg.Backend.RunTimeoutS = *timeout
+	}
+	if *repeat > 0 {
+		cfg.Backend.Repeat = *repeat
+	}
+	w, err := cat.Get(*name)
+	if err != nil {
+		return fail(errOut, exitUsage, "%v", err)
+	}
+	be, err := core.OpenBackend(cfg)
+	if err != nil {
+		return fail(errOut, exitUsage, "%v", err)
+	}
+	opt := core.MeasureOptions{SourceFile: *source}
+	if !*quiet {
+		opt.Progress = func(line string) { fmt.Fprintln(errOut, "colt: "+line) }
+	}
+	ms, err := core.Measure(ctx, be, w, opt)
+	if err != nil {
+		return fail(errOut, exitFailure, "measure %s: %v", w.Name, err)
+	}
+	if *asJSON {
+		enc := json.NewEncoder(out)
+		enc.SetIndent("", "  ")
+		var v any = ms
+		if len(ms) == 1 {
+			v = ms[0]
+		}
+		if err := enc.Encode(v); err != nil {
+			return fail(errOut, exitFailure, "write JSON: %v", err)
+		}
+	} else {
+		printMeasurements(out, w.Name, w.Description, w.Source, be.Compiler(), ms)
+	}
+	code := exitOK
+	for _, m := range ms {
+		if !m.Correct {
+			label := m.Workload
+			if m.Task != "" {
+				label += ":" + m.Task
+			}
+			fmt.Fprintf(errOut, "colt: measure %s: %s: %s\n", label, m.Status, m.Message)
+			code = exitFailure
+		}
+	}
+	return code
+}
+
+func printMeasurements(out io.Writer, name, desc, source, compiler string, ms []core.TaskMeasurement) {
+	if len(ms) == 0 {
+		return
+	}
+	tw := tabwriter.NewWriter(out, 0, 0, 2, ' ', 0)
+	fmt.Fprintf(tw, "workload\t%s (%s): %s\n", name, source, desc)
+	fmt.Fprintf(tw, "target\t%s\n", ms[0].Target)
+	fmt.Fprintf(tw, "compiler\t%s\n", compiler)
+	if len(ms) == 1 {
+		m := ms[0]
+		fmt.Fprintf(tw, "status\t%s\n", verdict(m))
+		if m.MedianS > 0 {
+			fmt.Fprintf(tw, "latency\t%s median (min %s, max %s, spread %.1f%%; %d repeats of %d runs)\n",
+				seconds(m.MedianS), seconds(m.MinS), seconds(m.MaxS), m.SpreadPct, len(m.LatencyS), m.Number)
+			fmt.Fprintf(tw, "throughput\t%.3f GFLOP/s (%.4g GFLOP per run)\n", m.GFLOPS, float64(m.FLOPs)/1e9)
+		}
+		tw.Flush()
+		return
+	}
+	fmt.Fprintln(tw)
+	fmt.Fprintln(tw, "TASK\tWEIGHT\tSTATUS\tMEDIAN\tGFLOP/s\tMAX REL ERR")
+	var total float64
+	allOK := true
+	for _, m := range ms {
+		fmt.Fprintf(tw, "%s\t×%d\t%s\t%s\t%.3f\t%.2g\n", m.Task, m.Weight, m.Status, seconds(m.MedianS), m.GFLOPS, m.MaxRelErr)
+		total += float64(m.Weight) * m.MedianS
+		allOK = allOK && m.Correct
+	}
+	if allOK {
+		fmt.Fprintf(tw, "\nforward step\t%s (weighted sum of task medians)\n", seconds(total))
+	}
+	tw.Flush()
+}
+
+func verdict(m core.TaskMeasurement) string {
+	if m.Correct {
+		return fmt.Sprintf("correct (max relative error %.2g, tolerance %.0g)", m.MaxRelErr, m.Tolerance)
+	}
+	return strings.ReplaceAll(string(m.Status), "_", " ") + ": " + m.Message
+}
+
+// seconds prints a duration in the unit that keeps it readable.
+func seconds(s float64) string {
+	switch {
+	case s <= 0:
+		return "-"
+	case s < 1e-3:
+		return fmt.Sprintf("%.2f µs", s*1e6)
+	case s < 1:
+		return fmt.Sprintf("%.3f ms", s*1e3)
+	}
+	return fmt.Sprintf("%.3f s", s)
+}

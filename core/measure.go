@@ -1,0 +1,145 @@
+package core
+
+import (
+	"context"
+	"fmt"
+	"math"
+	"os"
+
+	"colt/backend"
+	"colt/schedule"
+	"colt/workloads"
+)
+
+// OpenBackend starts the backend the configuration describes: it detects the target and finds
+// the C compiler, so a missing compiler is reported before any work starts.
+func OpenBackend(cfg Config) (*backend.Backend, error) {
+	return backend.New(cfg.BackendSettings())
+}
+
+// TaskMeasurement is the measured latency and correctness of one task's program.
+type TaskMeasurement struct {
+	Workload   string    `json:"workload"`
+	Task       string    `json:"task,omitempty"`
+	Weight     int       `json:"weight"`
+	Target     string    `json:"target"`
+	FLOPs      int64     `json:"flops"`
+	Bytes      int64     `json:"bytes"`
+	Status     string    `json:"status"`
+	Correct    bool      `json:"correct"`
+	Message    string    `json:"message,omitempty"`
+	MedianS    float64   `json:"latency_median_s"`
+	MinS       float64   `json:"latency_min_s"`
+	MaxS       float64   `json:"latency_max_s"`
+	SpreadPct  float64   `json:"spread_pct"`
+	LatencyS   []float64 `json:"latencies_s"`
+	Number     int       `json:"number"`
+	GFLOPS     float64   `json:"gflops"`
+	MaxRelErr  float64   `json:"max_rel_err"`
+	Tolerance  float64   `json:"tolerance"`
+	WorstIndex string    `json:"worst_index,omitempty"`
+	BuildS     float64   `json:"build_s"`
+	RunS       float64   `json:"run_s"`
+}
+
+// MeasureOptions adjust a measurement.
+type MeasureOptions struct {
+	// SourceFile, when set, is a C file that replaces the generated kernel (for example an
+	// exported kernel edited by hand); it must define the kernel function the workload's
+	// generated C declares.
+	SourceFile string
+	// Progress, when set, receives one line per step of long work.
+	Progress func(string)
+}
+
+// Measure builds, checks and times the unscheduled program of every task of a workload. A
+// candidate that fails (build error, crash, timeout, wrong result) is a measurement with that
+// status, not an error; the error is for problems that stop the measurement itself, such as a
+// reference that cannot be computed or an unreadable source file.
+func Measure(ctx context.Context, be *backend.Backend, w *workloads.Workload, opt MeasureOptions) ([]TaskMeasurement, error) {
+	progress := opt.Progress
+	if progress == nil {
+		progress = func(string) {}
+	}
+	var source string
+	if opt.SourceFile != "" {
+		data, err := os.ReadFile(opt.SourceFile)
+		if err != nil {
+			return nil, fmt.Errorf("read kernel source: %w", err)
+		}
+		if !w.IsSingle() {
+			return nil, fmt.Errorf("--source needs a single-task workload; %s has %d tasks (name one as %s:%s)", w.Name, len(w.Tasks), w.Name, w.Tasks[0].Name)
+		}
+		source = string(data)
+	}
+	var out []TaskMeasurement
+	for i, t := range w.Tasks {
+		label := w.Name
+		if !w.IsSingle() {
+			label = fmt.Sprintf("%s:%s (task %d/%d)", w.Name, t.Name, i+1, len(w.Tasks))
+		}
+		f := t.Func()
+		if err := schedule.Verify(f); err != nil {
+			return out, fmt.Errorf("%s: %w", label, err)
+		}
+		progress(label + ": computing the double-precision reference (cached after the first run)")
+		ref, err := be.Reference(ctx, f)
+		if err != nil {
+			return out, fmt.Errorf("%s: reference: %w", label, err)
+		}
+		progress(label + ": building and timing")
+		var r backend.Result
+		if source != "" {
+			r = be.MeasureSource(ctx, f, source, ref)
+		} else {
+			r = be.Measure(ctx, f, ref)
+		}
+		if err := ctx.Err(); err != nil {
+			return out, err
+		}
+		out = append(out, taskMeasurement(be, w, t, f, r))
+	}
+	return out, nil
+}
+
+func taskMeasurement(be *backend.Backend, w *workloads.Workload, t *workloads.Task, f *schedule.Func, r backend.Result) TaskMeasurement {
+	m := TaskMeasurement{
+		Workload: w.Name, Weight: t.Weight, Target: be.Target().String(),
+		FLOPs: t.FLOPs, Bytes: t.MinBytes,
+		Status: string(r.Status), Correct: r.OK(), Message: r.Message,
+		MedianS: r.MedianS, MinS: r.MinS, MaxS: r.MaxS, LatencyS: r.LatenciesS, Number: r.Number,
+		MaxRelErr: r.MaxRelErr, WorstIndex: r.WorstIndex, BuildS: r.BuildS, RunS: r.RunS,
+		Tolerance: backend.Tolerance(outputType(f)),
+	}
+	if !w.IsSingle() {
+		m.Task = t.Name
+	}
+	if m.MedianS > 0 {
+		m.GFLOPS = float64(t.FLOPs) / m.MedianS / 1e9
+		m.SpreadPct = 100 * (m.MaxS - m.MinS) / m.MedianS
+	}
+	if math.IsNaN(m.MaxRelErr) || math.IsInf(m.MaxRelErr, 0) {
+		m.MaxRelErr = -1 // JSON has no NaN; the status already says the result is wrong
+	}
+	return m
+}
+
+func outputType(f *schedule.Func) schedule.DType {
+	if outs := f.OutputParams(); len(outs) > 0 {
+		return outs[0].DType
+	}
+	return schedule.Float32
+}
+
+// Emit renders a task's unscheduled program as TVMScript-like text ("tir") or as the C the
+// backend compiles ("c").
+func Emit(t *workloads.Task, format string) (string, error) {
+	f := t.Func()
+	switch format {
+	case "tir", "":
+		return schedule.Print(f), nil
+	case "c":
+		return backend.LowerC(f, backend.LowerOptions{Precision: schedule.Float32})
+	}
+	return "", fmt.Errorf("unknown --emit format %q: want tir or c", format)
+}

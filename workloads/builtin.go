@@ -1,0 +1,151 @@
+package workloads
+
+import "fmt"
+
+// builtinDef is a built-in workload: one spec, or a model of weighted task specs.
+type builtinDef struct {
+	name  string
+	desc  string
+	spec  Spec
+	tasks []builtinTask
+}
+
+// builtinTask is one task of a built-in model.
+type builtinTask struct {
+	name   string
+	weight int
+	spec   Spec
+}
+
+// matmul is a batched matrix product O[b, m, n] = Σk X[b, m, k]·W[k, n] with X (1, m, k).
+func matmul(desc string, m, k, n int, weight string) Spec {
+	return Spec{
+		Description: desc,
+		Sizes:       map[string]any{"B": 1, "M": m, "K": k, "N": n},
+		Inputs:      []string{"X[B, M, K]", weight + "[K, N]"},
+		Stages:      []string{fmt.Sprintf("O[b, m, n] += X[b, m, k] * %s[k, n]", weight)},
+	}
+}
+
+// swiglu is the gate and up projections of a SwiGLU MLP with their silu-gated product,
+// followed (when down is true) by the down projection.
+func swiglu(desc string, m, d, f int, down bool) Spec {
+	s := Spec{
+		Description: desc,
+		Sizes:       map[string]any{"B": 1, "M": m, "D": d, "F": f},
+		Inputs:      []string{"X[B, M, D]", "Wg[D, F]", "Wu[D, F]"},
+		Stages: []string{
+			"G[b, m, f] += X[b, m, k] * Wg[k, f]",
+			"U[b, m, f] += X[b, m, k] * Wu[k, f]",
+			"H[b, m, f] = silu(G[b, m, f]) * U[b, m, f]",
+		},
+	}
+	if down {
+		s.Inputs = append(s.Inputs, "Wd[F, D]")
+		s.Stages = append(s.Stages, "O[b, m, n] += H[b, m, f] * Wd[f, n]")
+	}
+	return s
+}
+
+// builtinDefs returns the built-in catalog, in catalog order, built fresh on each call.
+func builtinDefs() []builtinDef {
+	return []builtinDef{
+		{name: "llama3-8b-attn", spec: matmul(
+			"Llama-3-8B attention Q projection for 16 tokens: X(1,16,4096) · Wq(4096,4096)", 16, 4096, 4096, "Wq")},
+		{name: "deepseek-r1-moe", spec: matmul(
+			"DeepSeek-R1 MoE expert projection for 16 tokens: X(1,16,7168) · W(7168,2048)", 16, 7168, 2048, "We")},
+		{name: "flux-attn", spec: Spec{
+			Description: "FLUX self-attention core: 24 heads, 256 tokens, head dim 128; softmax(Q·Kᵀ/√128)·V",
+			Sizes:       map[string]any{"B": 1, "H": 24, "L": 256, "D": 128},
+			Inputs:      []string{"Q[B, H, L, D]", "K[B, H, L, D]", "V[B, H, L, D]"},
+			Stages: []string{
+				"S[b, h, i, j] += Q[b, h, i, d] * K[b, h, j, d]",
+				"Ss[b, h, i, j] = S[b, h, i, j] / sqrt(D)",
+				"M[b, h, i] max= Ss[b, h, i, j]",
+				"E[b, h, i, j] = exp(Ss[b, h, i, j] - M[b, h, i])",
+				"Z[b, h, i] += E[b, h, i, j]",
+				"P[b, h, i, j] = E[b, h, i, j] / Z[b, h, i]",
+				"O[b, h, i, d] += P[b, h, i, j] * V[b, h, j, d]",
+			},
+		}},
+		{name: "flux-conv", spec: Spec{
+			Description: "FLUX VAE 3x3 convolution: 128 → 128 channels, 64x64, stride 1, padding 1 (NCHW)",
+			Sizes:       map[string]any{"N": 1, "C": 128, "K": 128, "H": 64, "W": 64},
+			Inputs:      []string{"X[N, C, H, W]", "Wt[K, C, 3, 3]"},
+			Tensors:     []string{"Xp[N, C, H + 2, W + 2]", "Y[N, K, H, W]"},
+			Stages: []string{
+				"Xp[n, c, h, w] = pad(X[n, c, h - 1, w - 1])",
+				"Y[n, k, y, x] += Xp[n, c, y + r, x + s] * Wt[k, c, r, s]",
+			},
+		}},
+		{name: "llama4-scout-mlp", spec: swiglu(
+			"Llama-4-Scout SwiGLU MLP for 16 tokens: hidden 5120, intermediate 8192", 16, 5120, 8192, true)},
+		{name: "llama3-8b", desc: "Llama-3-8B forward step for 16 tokens: every kernel of the 32 layers and the LM head, weighted by occurrences",
+			tasks: []builtinTask{
+				{"qkv", 32, matmul("Llama-3-8B fused Q/K/V projection for 16 tokens: (1,16,4096) · (4096,6144)", 16, 4096, 6144, "Wqkv")},
+				{"attention", 32, Spec{
+					Description: "Llama-3-8B causal GQA attention core for 16 tokens: 8 KV heads × 4 query heads each, head dim 128",
+					Sizes:       map[string]any{"B": 1, "KV": 8, "G": 4, "L": 16, "D": 128},
+					Inputs:      []string{"Q[B, KV, G, L, D]", "K[B, KV, L, D]", "V[B, KV, L, D]"},
+					Stages: []string{
+						"S[b, h, g, i, j] += Q[b, h, g, i, d] * K[b, h, j, d]",
+						"Sm[b, h, g, i, j] = select(j <= i, S[b, h, g, i, j] / sqrt(D), -inf)",
+						"M[b, h, g, i] max= Sm[b, h, g, i, j]",
+						"E[b, h, g, i, j] = exp(Sm[b, h, g, i, j] - M[b, h, g, i])",
+						"Z[b, h, g, i] += E[b, h, g, i, j]",
+						"P[b, h, g, i, j] = E[b, h, g, i, j] / Z[b, h, g, i]",
+						"O[b, h, g, i, d] += P[b, h, g, i, j] * V[b, h, j, d]",
+					},
+				}},
+				{"out-proj", 32, matmul("Llama-3-8B attention output projection for 16 tokens: (1,16,4096) · (4096,4096)", 16, 4096, 4096, "Wo")},
+				{"gate-up", 32, swiglu("Llama-3-8B MLP gate and up projections with silu(gate)·up for 16 tokens: 4096 → 14336", 16, 4096, 14336, false)},
+				{"down", 32, matmul("Llama-3-8B MLP down projection for 16 tokens: (1,16,14336) · (14336,4096)", 16, 14336, 4096, "Wd")},
+				{"rmsnorm", 65, Spec{
+					Description: "Llama-3-8B RMSNorm of 16 tokens × 4096 with eps 1e-5 and a weight vector",
+					Sizes:       map[string]any{"B": 1, "M": 16, "D": 4096},
+					Inputs:      []string{"X[B, M, D]", "Wn[D]"},
+					Stages: []string{
+						"SS[b, m] += X[b, m, k] * X[b, m, k]",
+						"R[b, m] = rsqrt(SS[b, m] / D + 1e-5)",
+						"Y[b, m, k] = X[b, m, k] * R[b, m] * Wn[k]",
+					},
+				}},
+				{"lm-head", 1, matmul("Llama-3-8B LM head for 16 tokens: (1,16,4096) · (4096,128256)", 16, 4096, 128256, "Wlm")},
+			}},
+	}
+}
+
+// Builtin returns the built-in workloads in catalog order. Each call builds them afresh, so
+// callers may keep or modify what they get.
+func Builtin() []*Workload {
+	var out []*Workload
+	for _, d := range builtinDefs() {
+		if d.tasks == nil {
+			w, err := parseWith(d.name, d.spec, BuiltinSource, false, nil)
+			if err != nil {
+				panic("workloads: built-in " + err.Error())
+			}
+			out = append(out, w)
+			continue
+		}
+		w := &Workload{Name: d.name, Description: d.desc, Source: BuiltinSource}
+		for _, bt := range d.tasks {
+			prog, err := compile(funcName(d.name)+"_"+funcName(bt.name), bt.spec, false)
+			if err != nil {
+				panic(fmt.Sprintf("workloads: built-in %s:%s: %v", d.name, bt.name, err))
+			}
+			w.Tasks = append(w.Tasks, &Task{
+				Name:     bt.name,
+				Weight:   bt.weight,
+				Stages:   append([]string(nil), bt.spec.Stages...),
+				FLOPs:    prog.flops,
+				MinBytes: prog.minBytes,
+				desc:     bt.spec.Description,
+				funcName: funcName(d.name) + "_" + funcName(bt.name),
+				prog:     prog,
+			})
+		}
+		out = append(out, w)
+	}
+	return out
+}
