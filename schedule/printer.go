@@ -40,6 +40,7 @@ type printer struct {
 	varNames  map[*Var]string
 	bufNames  map[*Buffer]string
 	used      map[string]bool
+	counter   int // canonical names are numbered in definition order
 }
 
 func newPrinter(canonical bool) *printer {
@@ -56,9 +57,8 @@ func (p *printer) line(format string, args ...any) {
 // uniqueName gives each distinct object its own printed name, derived from the name it carries.
 func (p *printer) uniqueName(base, canonicalPrefix string) string {
 	if p.canonical {
-		name := fmt.Sprintf("%s%d", canonicalPrefix, len(p.used))
-		p.used[name] = true
-		return name
+		p.counter++
+		return fmt.Sprintf("%s%d", canonicalPrefix, p.counter)
 	}
 	if base == "" {
 		base = "_"
@@ -81,6 +81,17 @@ func (p *printer) defineVar(v *Var, prefix string) string {
 	n := p.uniqueName(v.Name, prefix)
 	p.varNames[v] = n
 	return n
+}
+
+// releaseVars ends the scope of variables: their names may be reused by later siblings, as
+// each loop nest of an unscheduled program reuses its index names.
+func (p *printer) releaseVars(vars ...*Var) {
+	for _, v := range vars {
+		if n, ok := p.varNames[v]; ok && v != nil {
+			delete(p.used, n)
+			delete(p.varNames, v)
+		}
+	}
 }
 
 func (p *printer) varName(v *Var) string {
@@ -234,6 +245,7 @@ func isGridLoop(l *Loop) bool {
 func (p *printer) loop(l *Loop) {
 	if isGridLoop(l) {
 		vars := []string{p.defineVar(l.Var, "l")}
+		defined := []*Var{l.Var}
 		extents := []string{strconv.Itoa(l.Extent)}
 		body := l.Body
 		for {
@@ -241,6 +253,7 @@ func (p *printer) loop(l *Loop) {
 			if !ok || !isGridLoop(inner) {
 				break
 			}
+			defined = append(defined, inner.Var)
 			vars = append(vars, p.defineVar(inner.Var, "l"))
 			extents = append(extents, strconv.Itoa(inner.Extent))
 			body = inner.Body
@@ -253,6 +266,7 @@ func (p *printer) loop(l *Loop) {
 		p.indent++
 		p.stmt(body)
 		p.indent--
+		p.releaseVars(defined...)
 		return
 	}
 	args := strconv.Itoa(l.Extent)
@@ -266,6 +280,7 @@ func (p *printer) loop(l *Loop) {
 	p.indent++
 	p.stmt(l.Body)
 	p.indent--
+	p.releaseVars(l.Var)
 }
 
 func (p *printer) block(b *Block) {
@@ -293,6 +308,9 @@ func (p *printer) block(b *Block) {
 	}
 	p.stmt(b.Body)
 	p.indent--
+	for _, iv := range b.IterVars {
+		p.releaseVars(iv.Var)
+	}
 }
 
 // blockIterators prints the iterator bindings: one T.axis.remap line when every iterator is bound

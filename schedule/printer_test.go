@@ -36,12 +36,18 @@ func TestPrintIsDeterministic(t *testing.T) {
 	}
 }
 
-func TestPrintDisambiguatesSharedNames(t *testing.T) {
+func TestPrintNamesVariablesByScope(t *testing.T) {
 	f := matmulFunc(4, 4, 4, true)
 	out := Print(f)
-	// Both stages use loop names i and j; the second stage's are distinct variables.
-	if !strings.Contains(out, "for i_1, j_1 in T.grid(4, 4):") {
-		t.Errorf("second stage loops not renamed apart:\n%s", out)
+	// Sibling loop nests reuse their index names, as in an unscheduled program.
+	if !strings.Contains(out, "for i, j in T.grid(4, 4):") || strings.Contains(out, "i_1") {
+		t.Errorf("second stage should reuse the names i, j:\n%s", out)
+	}
+	// A nested variable with the same name as an enclosing one is renamed apart.
+	outer := f.Root.Body.(*Seq).Stmts[0].(*Loop)
+	outer.Body.(*Loop).Var.Name = "i"
+	if out := Print(f); !strings.Contains(out, "for i, i_1, k in T.grid(4, 4, 4):") {
+		t.Errorf("nested namesake not renamed apart:\n%s", out)
 	}
 }
 
