@@ -7,6 +7,7 @@ import (
 	"io"
 	"strings"
 	"text/tabwriter"
+	"time"
 
 	"colt/core"
 )
@@ -18,7 +19,7 @@ func runMeasure(ctx context.Context, args []string, out, errOut io.Writer) int {
 	name := fs.String("workload", "", "workload to measure (see 'colt workloads'); a model measures every task")
 	asJSON := fs.Bool("json", false, "print the measurements as JSON")
 	source := fs.String("source", "", "measure this C kernel instead of the generated one (same signature as 'colt show --emit c')")
-	timeout := fs.Float64("timeout", 0, "seconds one run may take before it is killed (default: backend.run_timeout_s)")
+	timeout := fs.Float64("timeout", 0, "seconds one run (warm-up, check, timed repeats) may take before it is killed\n(default: backend.run_timeout_s, raised for large programs to their time at 0.05 GFLOP/s)")
 	repeat := fs.Int("repeat", 0, "timed repeats (default: backend.repeat)")
 	quiet := fs.Bool("quiet", false, "no progress lines on stderr")
 	if ok, code := parse(fs, args); !ok {
@@ -34,9 +35,6 @@ func runMeasure(ctx context.Context, args []string, out, errOut io.Writer) int {
 	if *timeout < 0 || *repeat < 0 {
 		return fail(errOut, exitUsage, "measure: --timeout and --repeat must be positive")
 	}
-	if *timeout > 0 {
-		cfg.Backend.RunTimeoutS = *timeout
-	}
 	if *repeat > 0 {
 		cfg.Backend.Repeat = *repeat
 	}
@@ -48,7 +46,7 @@ func runMeasure(ctx context.Context, args []string, out, errOut io.Writer) int {
 	if err != nil {
 		return fail(errOut, exitUsage, "%v", err)
 	}
-	opt := core.MeasureOptions{SourceFile: *source}
+	opt := core.MeasureOptions{SourceFile: *source, RunTimeout: time.Duration(*timeout * float64(time.Second))}
 	if !*quiet {
 		opt.Progress = func(line string) { fmt.Fprintln(errOut, "colt: "+line) }
 	}
@@ -67,7 +65,7 @@ func runMeasure(ctx context.Context, args []string, out, errOut io.Writer) int {
 			return fail(errOut, exitFailure, "write JSON: %v", err)
 		}
 	} else {
-		printMeasurements(out, w.Name, w.Description, w.Source, be.Compiler(), ms)
+		printMeasurements(out, w.Name, w.Description, w.Source, be.Compiler(), be.Config().CFlags, ms)
 	}
 	code := exitOK
 	for _, m := range ms {
@@ -83,14 +81,14 @@ func runMeasure(ctx context.Context, args []string, out, errOut io.Writer) int {
 	return code
 }
 
-func printMeasurements(out io.Writer, name, desc, source, compiler string, ms []core.TaskMeasurement) {
+func printMeasurements(out io.Writer, name, desc, source, compiler string, flags []string, ms []core.TaskMeasurement) {
 	if len(ms) == 0 {
 		return
 	}
 	tw := tabwriter.NewWriter(out, 0, 0, 2, ' ', 0)
 	fmt.Fprintf(tw, "workload\t%s (%s): %s\n", name, source, desc)
 	fmt.Fprintf(tw, "target\t%s\n", ms[0].Target)
-	fmt.Fprintf(tw, "compiler\t%s\n", compiler)
+	fmt.Fprintf(tw, "compiler\t%s %s\n", compiler, strings.Join(flags, " "))
 	if len(ms) == 1 {
 		m := ms[0]
 		fmt.Fprintf(tw, "status\t%s\n", verdict(m))

@@ -173,16 +173,19 @@ func (r Result) OK() bool { return r.Status == StatusOK }
 // Measure lowers f to C, builds it with the harness, runs it and checks its outputs against
 // ref (nil: no check). It never returns an error: every failure is a Result status.
 func (b *Backend) Measure(ctx context.Context, f *schedule.Func, ref *Reference) Result {
-	built := b.BuildBatch(ctx, []Candidate{{Func: f}})
-	return b.RunBatch(ctx, built, ref)[0]
+	return b.MeasureCandidate(ctx, Candidate{Func: f}, ref)
 }
 
 // MeasureSource measures a hand-written C kernel for f's signature (see Prototype): the
 // harness for f is appended to kernelC, and the result is checked against ref like a lowered
 // candidate.
 func (b *Backend) MeasureSource(ctx context.Context, f *schedule.Func, kernelC string, ref *Reference) Result {
-	built := b.BuildBatch(ctx, []Candidate{{Func: f, KernelC: kernelC}})
-	return b.RunBatch(ctx, built, ref)[0]
+	return b.MeasureCandidate(ctx, Candidate{Func: f, KernelC: kernelC}, ref)
+}
+
+// MeasureCandidate builds, runs and checks one candidate.
+func (b *Backend) MeasureCandidate(ctx context.Context, c Candidate, ref *Reference) Result {
+	return b.RunBatch(ctx, b.BuildBatch(ctx, []Candidate{c}), ref)[0]
 }
 
 // Candidate is one program to build: a (scheduled) function, or a hand-written kernel for its
@@ -190,6 +193,9 @@ func (b *Backend) MeasureSource(ctx context.Context, f *schedule.Func, kernelC s
 type Candidate struct {
 	Func    *schedule.Func
 	KernelC string // optional C kernel; empty: LowerC(Func)
+	// RunTimeout bounds the whole run (warm-up, check and every timed repeat); 0 means
+	// Config.RunTimeout.
+	RunTimeout time.Duration
 }
 
 // Built is a candidate after the build phase, ready for RunBatch.
@@ -199,7 +205,9 @@ type Built struct {
 	Binary string // the executable; empty when lowering or building failed
 	BuildS float64
 	Cached bool
-	failed *Result
+
+	runTimeout time.Duration
+	failed     *Result
 }
 
 // BuildBatch lowers and compiles candidates in parallel (at most Config.BuildWorkers compilers
@@ -213,6 +221,7 @@ func (b *Backend) BuildBatch(ctx context.Context, cands []Candidate) []Built {
 	var which []int
 	for i, c := range cands {
 		out[i].Func = c.Func
+		out[i].runTimeout = c.RunTimeout
 		src := c.KernelC
 		if src == "" {
 			var err error
@@ -278,9 +287,13 @@ func (b *Backend) runOne(ctx context.Context, bt Built, ref *Reference) Result {
 	tmp.Close()
 	defer os.Remove(outPath)
 	b.runs.Add(1)
+	timeout := b.cfg.RunTimeout
+	if bt.runTimeout > 0 {
+		timeout = bt.runTimeout
+	}
 	out := runBinary(ctx, runSpec{
 		binary: bt.Binary, outPath: outPath, seed: b.cfg.Seed, repeat: b.cfg.Repeat,
-		minRepeatMs: b.cfg.MinRepeatMs, threads: b.threads(), timeout: b.cfg.RunTimeout,
+		minRepeatMs: b.cfg.MinRepeatMs, threads: b.threads(), timeout: timeout,
 	})
 	res.RunS = out.seconds
 	if out.status != "" {

@@ -156,16 +156,20 @@ func lastLine(s string) string {
 	return l
 }
 
-var signalNames = map[syscall.Signal]string{
-	syscall.SIGSEGV: "SIGSEGV", syscall.SIGABRT: "SIGABRT", syscall.SIGBUS: "SIGBUS",
-	syscall.SIGFPE: "SIGFPE", syscall.SIGILL: "SIGILL", syscall.SIGKILL: "SIGKILL",
-	syscall.SIGTERM: "SIGTERM", syscall.SIGTRAP: "SIGTRAP", syscall.SIGINT: "SIGINT",
-	syscall.SIGPIPE: "SIGPIPE", syscall.SIGXCPU: "SIGXCPU", syscall.SIGSYS: "SIGSYS",
-}
-
+// signalName is the conventional name of a signal that ends a crashing kernel.
 func signalName(s syscall.Signal) string {
-	if n, ok := signalNames[s]; ok {
-		return n
+	for _, n := range []struct {
+		sig  syscall.Signal
+		name string
+	}{
+		{syscall.SIGSEGV, "SIGSEGV"}, {syscall.SIGABRT, "SIGABRT"}, {syscall.SIGBUS, "SIGBUS"},
+		{syscall.SIGFPE, "SIGFPE"}, {syscall.SIGILL, "SIGILL"}, {syscall.SIGKILL, "SIGKILL"},
+		{syscall.SIGTERM, "SIGTERM"}, {syscall.SIGTRAP, "SIGTRAP"}, {syscall.SIGINT, "SIGINT"},
+		{syscall.SIGPIPE, "SIGPIPE"}, {syscall.SIGXCPU, "SIGXCPU"}, {syscall.SIGSYS, "SIGSYS"},
+	} {
+		if n.sig == s {
+			return n.name
+		}
 	}
 	return fmt.Sprintf("signal %d", int(s))
 }

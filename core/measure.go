@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"math"
 	"os"
+	"time"
 
 	"colt/backend"
 	"colt/schedule"
@@ -48,8 +49,28 @@ type MeasureOptions struct {
 	// exported kernel edited by hand); it must define the kernel function the workload's
 	// generated C declares.
 	SourceFile string
+	// RunTimeout bounds one run of the program (warm-up, check and every timed repeat). Zero
+	// means the larger of the configured backend.run_timeout_s and the time the run would take
+	// at SlowestGFLOPS, since an unscheduled program of a large layer can legitimately run for
+	// minutes.
+	RunTimeout time.Duration
 	// Progress, when set, receives one line per step of long work.
 	Progress func(string)
+}
+
+// SlowestGFLOPS is the throughput below which a run is taken to be hung when no explicit
+// timeout is given: several times slower than the naive loop nests of the built-in workloads.
+const SlowestGFLOPS = 0.05
+
+// runTimeout is the time allowed for one run of a task: warm-up plus the timed repeats.
+func runTimeout(be *backend.Backend, t *workloads.Task, explicit time.Duration) time.Duration {
+	if explicit > 0 {
+		return explicit
+	}
+	cfg := be.Config()
+	calls := float64(cfg.Repeat + 1)
+	expected := time.Duration(calls * float64(t.FLOPs) / (SlowestGFLOPS * 1e9) * float64(time.Second))
+	return max(cfg.RunTimeout, expected)
 }
 
 // Measure builds, checks and times the unscheduled program of every task of a workload. A
@@ -87,13 +108,9 @@ func Measure(ctx context.Context, be *backend.Backend, w *workloads.Workload, op
 		if err != nil {
 			return out, fmt.Errorf("%s: reference: %w", label, err)
 		}
-		progress(label + ": building and timing")
-		var r backend.Result
-		if source != "" {
-			r = be.MeasureSource(ctx, f, source, ref)
-		} else {
-			r = be.Measure(ctx, f, ref)
-		}
+		limit := runTimeout(be, t, opt.RunTimeout)
+		progress(fmt.Sprintf("%s: building, checking and timing (a run may take up to %s)", label, limit.Round(time.Second)))
+		r := be.MeasureCandidate(ctx, backend.Candidate{Func: f, KernelC: source, RunTimeout: limit}, ref)
 		if err := ctx.Err(); err != nil {
 			return out, err
 		}

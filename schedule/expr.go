@@ -90,7 +90,9 @@ const (
 )
 
 // Intrinsics lists every intrinsic in a fixed order; each takes one float argument.
-var Intrinsics = []Intrinsic{Exp, Log, Sqrt, Rsqrt, Tanh, Sigmoid, Silu, Gelu, Relu, Abs, Erf}
+func Intrinsics() []Intrinsic {
+	return []Intrinsic{Exp, Log, Sqrt, Rsqrt, Tanh, Sigmoid, Silu, Gelu, Relu, Abs, Erf}
+}
 
 // Call applies an intrinsic to its arguments.
 type Call struct {

@@ -512,7 +512,7 @@ func (v *verifier) expr(e Expr) {
 			v.report("%s with %d arguments", "1", e.Fn, len(e.Args))
 		}
 		known := false
-		for _, fn := range Intrinsics {
+		for _, fn := range Intrinsics() {
 			known = known || fn == e.Fn
 		}
 		if !known {

@@ -259,7 +259,7 @@ func (l *lowerer) call(n *call) (value, error) {
 		}
 		return value{schedule.Bin(op, a.e, b.e), a.k}, nil
 	}
-	for _, fn := range schedule.Intrinsics {
+	for _, fn := range schedule.Intrinsics() {
 		if string(fn) == n.fn {
 			x, err := l.number(n.args[0], n.fn)
 			if err != nil {
@@ -275,7 +275,7 @@ func (l *lowerer) call(n *call) (value, error) {
 // select and pad.
 func functionNames() []string {
 	var names []string
-	for _, fn := range schedule.Intrinsics {
+	for _, fn := range schedule.Intrinsics() {
 		names = append(names, string(fn))
 	}
 	return append(names, "max", "min", "select", "pad")
