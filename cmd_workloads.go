@@ -55,7 +55,7 @@ func runWorkloads(_ context.Context, args []string, out, errOut io.Writer) int {
 	tw := tabwriter.NewWriter(out, 0, 0, 2, ' ', 0)
 	fmt.Fprintln(tw, "NAME\tSTAGES\tGFLOP\tMB\tSOURCE\tDESCRIPTION")
 	for _, w := range all {
-		fmt.Fprintf(tw, "%s\t%s\t%.3f\t%.1f\t%s\t%s\n", w.Name, stagesColumn(w), float64(w.FLOPs())/1e9, float64(minBytes(w))/1e6, w.Source, w.Description)
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", w.Name, stagesColumn(w), figure(float64(w.FLOPs())/1e9), figure(float64(minBytes(w))/1e6), w.Source, w.Description)
 	}
 	tw.Flush()
 	return exitOK
@@ -84,4 +84,13 @@ func toWorkloadJSON(w *workloads.Workload) workloadJSON {
 		j.Tasks = append(j.Tasks, taskJSON{Name: t.Name, Weight: t.Weight, Stages: t.Stages, FLOPs: t.FLOPs, Bytes: t.MinBytes})
 	}
 	return j
+}
+
+// figure prints a positive quantity with four significant digits, without exponents for
+// the magnitudes workloads have.
+func figure(x float64) string {
+	if x >= 1000 {
+		return fmt.Sprintf("%.0f", x)
+	}
+	return fmt.Sprintf("%.4g", x)
 }
