@@ -43,7 +43,11 @@ const BuiltinSource = "built-in"
 
 // Func returns the task's unscheduled program: a fresh copy on every call, with its own
 // variables and buffers, so the caller may transform it freely.
-func (t *Task) Func() *schedule.Func { return cloneFunc(t.prog.fn, t.funcName) }
+func (t *Task) Func() *schedule.Func {
+	f := schedule.CloneFunc(t.prog.fn)
+	f.Name = t.funcName
+	return f
+}
 
 // IsSingle reports whether the workload is one program rather than a model of several tasks.
 func (w *Workload) IsSingle() bool { return len(w.Tasks) == 1 }

@@ -1,0 +1,63 @@
+package schedule
+
+import (
+	"fmt"
+	"math/rand/v2"
+)
+
+// SpaceOptions describes the CPU target to the design-space rules and postprocessors.
+type SpaceOptions struct {
+	// Cores is the number of cores; parallel loops are fused up to Cores×16 iterations.
+	Cores int
+	// VectorLanes is the longest loop the postprocessor vectorizes (TVM's 64).
+	VectorLanes int
+	// MaxInnermostFactor bounds the innermost tile of every multi-level tiling (TVM's 64).
+	MaxInnermostFactor int
+	// UnrollSteps are the auto-unroll steps sampled for the root block (TVM's 0, 16, 64, 512).
+	UnrollSteps []int
+}
+
+// DefaultSpaceOptions is TVM MetaSchedule's CPU configuration for a machine with the given
+// number of cores.
+func DefaultSpaceOptions(cores int) SpaceOptions {
+	return SpaceOptions{Cores: max(cores, 1), VectorLanes: 64, MaxInnermostFactor: 64, UnrollSteps: []int{0, 16, 64, 512}}
+}
+
+// Sketch is one design of a program's space: a trace whose sampling instructions may be
+// re-sampled freely. Name says in a few words what the design does.
+type Sketch struct {
+	Name  string
+	Trace *Trace
+}
+
+// SampleCandidate draws a random candidate from a sketch: its trace replayed on f with every
+// decision drawn afresh from rng. The result is a fully decided trace for Build.
+func SampleCandidate(f *Func, sketch *Trace, rng *rand.Rand) (*Trace, error) {
+	t := sketch.Copy()
+	for i := range t.Insts {
+		if t.Insts[i].IsSampling() {
+			t.Insts[i].Decision = nil
+		}
+	}
+	s, _, err := Replay(f, t, rng)
+	if err != nil {
+		return nil, fmt.Errorf("sample a candidate: %w", err)
+	}
+	return s.Trace(), nil
+}
+
+// Build turns a decided trace into the program to compile: replay on f, the postprocessors,
+// then the verifier. Any failure means the candidate is invalid; the error says why.
+func Build(f *Func, t *Trace, opt SpaceOptions) (*Func, error) {
+	s, _, err := Replay(f, t, nil)
+	if err != nil {
+		return nil, fmt.Errorf("replay: %w", err)
+	}
+	if err := Postprocess(s, opt); err != nil {
+		return nil, fmt.Errorf("postprocess: %w", err)
+	}
+	if err := Verify(s.Func()); err != nil {
+		return nil, fmt.Errorf("verify: %w", err)
+	}
+	return s.Func(), nil
+}
