@@ -137,6 +137,19 @@ func (s *Schedule) Fuse(ls ...LoopRV) (LoopRV, error) {
 	if extent > 1<<31-1 {
 		return LoopRV{-1}, primError("fuse", "the fused extent %d does not fit in int32", extent)
 	}
+	var spatial, reduce *Loop
+	for _, lp := range loops {
+		if checkSpatialLoop(lp) != nil {
+			reduce = lp
+		} else if bindsSpatial(lp) {
+			spatial = lp
+		}
+	}
+	if spatial != nil && reduce != nil {
+		// A reduction's init runs at its first reduction iteration, which a fused loop split
+		// and reordered could visit late.
+		return LoopRV{-1}, primError("fuse", "loop %s drives spatial iterators and loop %s a reduction; want loops of one kind", spatial.Var.Name, reduce.Var.Name)
+	}
 	fused := &Loop{Var: NewVar(strings.Join(names, "_") + "_fused"), Extent: int(extent), Body: loops[len(loops)-1].Body,
 		Annotations: loops[0].Annotations}
 	m := map[*Var]Expr{}
@@ -281,7 +294,7 @@ func (s *Schedule) setKind(prim, kind string, l LoopRV, k LoopKind) error {
 		return primError(prim, "loop %s is already %s, want a serial loop", loop.Var.Name, loop.Kind)
 	}
 	if k == Parallel || k == Vectorized {
-		if err := checkSpatialLoop(loop); err != nil {
+		if err := checkConcurrentLoop(loop); err != nil {
 			return primError(prim, "%v", err)
 		}
 	}
@@ -295,24 +308,67 @@ func (s *Schedule) setKind(prim, kind string, l LoopRV, k LoopKind) error {
 	return nil
 }
 
-// checkSpatialLoop fails when some block under the loop binds its variable to a reduction
-// iterator, since running such iterations at once would race on the reduction.
-func checkSpatialLoop(loop *Loop) error {
-	var problem error
+// loopUse is how the blocks under a loop use its variable.
+type loopUse struct {
+	spatial bool // some block binds it to a spatial iterator
+	// reduceBlock and reduceIter are the first block binding it to a reduction iterator.
+	reduceBlock *Block
+	reduceIter  *Var
+	// unusedBlock is the first block that does not bind it to any spatial iterator.
+	unusedBlock *Block
+}
+
+func usesOfLoop(loop *Loop) loopUse {
+	var u loopUse
 	WalkStmt(loop.Body, func(st Stmt) bool {
 		b, ok := st.(*Block)
-		if !ok || problem != nil {
-			return problem == nil
+		if !ok {
+			return true
 		}
+		spatial := false
 		for i, iv := range b.IterVars {
-			if iv.Kind == Reduce && usesVar(b.Bindings[i], loop.Var) {
-				problem = fmt.Errorf("block %q binds loop %s to its reduction iterator %s; want only spatial iterators", b.Name, loop.Var.Name, iv.Var.Name)
-				return false
+			if !usesVar(b.Bindings[i], loop.Var) {
+				continue
 			}
+			if iv.Kind == Spatial {
+				spatial = true
+			} else if u.reduceBlock == nil {
+				u.reduceBlock, u.reduceIter = b, iv.Var
+			}
+		}
+		u.spatial = u.spatial || spatial
+		if !spatial && u.unusedBlock == nil {
+			u.unusedBlock = b
 		}
 		return true
 	})
-	return problem
+	return u
+}
+
+// checkSpatialLoop fails when some block under the loop binds its variable to a reduction
+// iterator, since running such iterations at once would race on the reduction.
+func checkSpatialLoop(loop *Loop) error {
+	if u := usesOfLoop(loop); u.reduceBlock != nil {
+		return fmt.Errorf("block %q binds loop %s to its reduction iterator %s; want only spatial iterators", u.reduceBlock.Name, loop.Var.Name, u.reduceIter.Name)
+	}
+	return nil
+}
+
+// bindsSpatial reports whether some block under the loop binds its variable to a spatial
+// iterator.
+func bindsSpatial(loop *Loop) bool { return usesOfLoop(loop).spatial }
+
+// checkConcurrentLoop fails unless the loop's iterations may run at once: every block under it
+// binds the loop variable to spatial iterators only, and to at least one, so iterations write
+// different elements.
+func checkConcurrentLoop(loop *Loop) error {
+	if err := checkSpatialLoop(loop); err != nil {
+		return err
+	}
+	if u := usesOfLoop(loop); u.unusedBlock != nil {
+		return fmt.Errorf("block %q does not depend on loop %s, so its iterations would write the same elements; want every block under the loop bound to it", u.unusedBlock.Name, loop.Var.Name)
+	}
+	return nil
 }
 
 func (s *Schedule) checkNoParallelAround(loop *Loop) error {

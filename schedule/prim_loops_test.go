@@ -153,3 +153,11 @@ func TestGetBlockErrors(t *testing.T) {
 		t.Fatalf("error = %v", err)
 	}
 }
+
+func TestFuseRefusesMixingSpatialAndReduction(t *testing.T) {
+	s := New(matmulFunc(8, 8, 8, false), nil)
+	loops := must(s.GetLoops(must(s.GetBlock("C"))))
+	if _, err := s.Fuse(loops[1], loops[2]); err == nil || !strings.Contains(err.Error(), "want loops of one kind") {
+		t.Fatalf("error = %v", err)
+	}
+}

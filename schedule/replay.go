@@ -28,6 +28,12 @@ type ReplayResult struct {
 // one from rng (an error when rng is nil). Any other failure makes the candidate invalid:
 // the error names the instruction and the problem.
 func Replay(f *Func, t *Trace, rng *rand.Rand) (*Schedule, ReplayResult, error) {
+	s, res, _, err := replay(f, t, rng)
+	return s, res, err
+}
+
+// replay is Replay that also returns which handle each of the trace's names became.
+func replay(f *Func, t *Trace, rng *rand.Rand) (*Schedule, ReplayResult, map[string]int, error) {
 	s := New(f, rng)
 	var res ReplayResult
 	env := map[string]int{}
@@ -35,13 +41,13 @@ func Replay(f *Func, t *Trace, rng *rand.Rand) (*Schedule, ReplayResult, error) 
 	for i, in := range t.Insts {
 		info, ok := table[in.Kind]
 		if !ok {
-			return nil, res, fmt.Errorf("instruction %d: unknown kind %q", i, in.Kind)
+			return nil, res, nil, fmt.Errorf("instruction %d: unknown kind %q", i, in.Kind)
 		}
 		args := make([]rvArg, len(in.Inputs))
 		for j, name := range in.Inputs {
 			a, err := resolveArg(name, env)
 			if err != nil {
-				return nil, res, fmt.Errorf("instruction %d (%s): %w", i, in.Kind, err)
+				return nil, res, nil, fmt.Errorf("instruction %d (%s): %w", i, in.Kind, err)
 			}
 			args[j] = a
 		}
@@ -50,7 +56,7 @@ func Replay(f *Func, t *Trace, rng *rand.Rand) (*Schedule, ReplayResult, error) 
 		rs := s.replay
 		s.replay = nil
 		if err != nil {
-			return nil, res, fmt.Errorf("instruction %d (%s): %w", i, in.Kind, err)
+			return nil, res, nil, fmt.Errorf("instruction %d (%s): %w", i, in.Kind, err)
 		}
 		if in.IsSampling() {
 			if in.Decision == nil {
@@ -60,13 +66,13 @@ func Replay(f *Func, t *Trace, rng *rand.Rand) (*Schedule, ReplayResult, error) 
 			}
 		}
 		if len(in.Outputs) != 0 && len(in.Outputs) != len(outs) {
-			return nil, res, fmt.Errorf("instruction %d (%s): the trace names %d results, the primitive made %d", i, in.Kind, len(in.Outputs), len(outs))
+			return nil, res, nil, fmt.Errorf("instruction %d (%s): the trace names %d results, the primitive made %d", i, in.Kind, len(in.Outputs), len(outs))
 		}
 		for j, name := range in.Outputs {
 			env[name] = outs[j]
 		}
 	}
-	return s, res, nil
+	return s, res, env, nil
 }
 
 // rvArg is a resolved instruction input: a handle in the schedule being built, or a literal.

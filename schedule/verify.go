@@ -2,6 +2,7 @@ package schedule
 
 import (
 	"fmt"
+	"sort"
 	"strings"
 )
 
@@ -282,6 +283,7 @@ func (v *verifier) blockStmt(b *Block) {
 		}
 	}
 	v.guards = v.guards[:len(v.guards)-len(predGuards)]
+	v.concurrentUse(b)
 	for _, iv := range b.IterVars {
 		if v.define(iv.Var, iv.Extent, "iterator") {
 			defer delete(v.vars, iv.Var)
@@ -550,5 +552,25 @@ func (v *verifier) expr(e Expr) {
 		v.expr(e.X)
 	default:
 		v.report("an expression of kind %T", "a known expression", e)
+	}
+}
+
+// concurrentUse reports a block that does not depend, through a spatial iterator, on every
+// enclosing parallel or vectorized loop: its iterations would write the same elements at once.
+func (v *verifier) concurrentUse(b *Block) {
+	var loops []*Var
+	for lv := range v.concurrent {
+		loops = append(loops, lv)
+	}
+	sort.Slice(loops, func(i, j int) bool { return loops[i].Name < loops[j].Name })
+	for _, lv := range loops {
+		used := false
+		for i, iv := range b.IterVars {
+			used = used || (iv.Kind == Spatial && i < len(b.Bindings) && usesVar(b.Bindings[i], lv))
+		}
+		if !used {
+			kind := v.concurrent[lv]
+			v.report("a block that does not depend on the %s loop %s around it", "every block under a %s loop bound to it through a spatial iterator, so that iterations write different elements", kind, lv.Name, kind)
+		}
 	}
 }

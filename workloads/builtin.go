@@ -117,11 +117,33 @@ func builtinDefs() []builtinDef {
 
 // Builtin returns the built-in workloads in catalog order. Each call builds them afresh, so
 // callers may keep or modify what they get.
-func Builtin() []*Workload {
+func Builtin() []*Workload { return builtin(func(s Spec) Spec { return s }) }
+
+// BuiltinSmall returns the built-in workloads with every size above limit halved until it is
+// at most limit (or odd, then capped at limit): the same programs at sizes that build and run
+// in milliseconds, for tests and quick trials. Names and descriptions are unchanged.
+func BuiltinSmall(limit int) []*Workload {
+	return builtin(func(s Spec) Spec {
+		sizes := map[string]any{}
+		for k, v := range s.Sizes {
+			if n, ok := v.(int); ok {
+				for n > limit && n%2 == 0 {
+					n /= 2
+				}
+				v = min(n, limit)
+			}
+			sizes[k] = v
+		}
+		s.Sizes = sizes
+		return s
+	})
+}
+
+func builtin(shrink func(Spec) Spec) []*Workload {
 	var out []*Workload
 	for _, d := range builtinDefs() {
 		if d.tasks == nil {
-			w, err := parseWith(d.name, d.spec, BuiltinSource, false, nil)
+			w, err := parseWith(d.name, shrink(d.spec), BuiltinSource, false, nil)
 			if err != nil {
 				panic("workloads: built-in " + err.Error())
 			}
@@ -130,7 +152,7 @@ func Builtin() []*Workload {
 		}
 		w := &Workload{Name: d.name, Description: d.desc, Source: BuiltinSource}
 		for _, bt := range d.tasks {
-			prog, err := compile(funcName(d.name)+"_"+funcName(bt.name), bt.spec, false)
+			prog, err := compile(funcName(d.name)+"_"+funcName(bt.name), shrink(bt.spec), false)
 			if err != nil {
 				panic(fmt.Sprintf("workloads: built-in %s:%s: %v", d.name, bt.name, err))
 			}

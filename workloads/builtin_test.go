@@ -188,3 +188,27 @@ func TestBuiltinIsFreshEachCall(t *testing.T) {
 		t.Fatal("Builtin results share state between calls")
 	}
 }
+
+func TestBuiltinSmallKeepsProgramsAndShrinksSizes(t *testing.T) {
+	full, small := Builtin(), BuiltinSmall(32)
+	if len(full) != len(small) {
+		t.Fatalf("%d small workloads, want %d", len(small), len(full))
+	}
+	for i, w := range small {
+		if w.Name != full[i].Name || len(w.Tasks) != len(full[i].Tasks) {
+			t.Fatalf("small %s differs in name or tasks from %s", w.Name, full[i].Name)
+		}
+		for j, task := range w.Tasks {
+			if task.FLOPs >= full[i].Tasks[j].FLOPs && full[i].Tasks[j].FLOPs > 1<<20 {
+				t.Errorf("%s:%s: %d FLOPs, want fewer than the full %d", w.Name, task.Name, task.FLOPs, full[i].Tasks[j].FLOPs)
+			}
+			for _, p := range task.Func().Params {
+				for _, d := range p.Shape {
+					if d > 32 {
+						t.Errorf("%s:%s: %s has dimension %d, want at most 32", w.Name, task.Name, p.Name, d)
+					}
+				}
+			}
+		}
+	}
+}

@@ -1,0 +1,445 @@
+package schedule
+
+import (
+	"fmt"
+	"math/rand/v2"
+	"strings"
+)
+
+// Annotation keys the design-space rules put on the root block for the postprocessors, as
+// in TVM MetaSchedule.
+const (
+	AnnParallel       = "meta_schedule.parallel"
+	AnnVectorize      = "meta_schedule.vectorize"
+	AnnUnroll         = "meta_schedule.unroll_explicit"
+	AnnAutoUnrollStep = "pragma_auto_unroll_max_step"
+)
+
+// DesignSpace applies the CPU design-space rules to f and returns its sketches: TVM's
+// auto-inline, multi-level tiling "SSRSRS" with an optional write cache (an element-wise
+// consumer, when there is one, serves as that cache and is fused) at tile level 1 or 2, random
+// compute locations, and parallel-vectorize-unroll annotations on the root. Blocks are visited
+// from the outputs toward the inputs; a rule with alternatives multiplies the sketches.
+// Sampling instructions in the sketches carry the decisions drawn while building them; the
+// search re-samples them (SampleCandidate).
+func DesignSpace(f *Func, opt SpaceOptions) ([]Sketch, error) {
+	if err := Verify(f); err != nil {
+		return nil, fmt.Errorf("design space of %s: the program is not valid: %w", f.Name, err)
+	}
+	opt = opt.withDefaults()
+	// The decisions drawn while building sketches are placeholders, so a fixed seed keeps the
+	// sketches themselves deterministic.
+	rng := rand.New(rand.NewPCG(1, 2))
+	states := []sketchState{{s: New(f, rng)}}
+	names := blockNamesOutputsFirst(f)
+	for _, name := range names {
+		var next []sketchState
+		for _, st := range states {
+			out, err := applyBlockRules(st, name, opt)
+			if err != nil {
+				return nil, fmt.Errorf("design space of %s: block %q: %w", f.Name, name, err)
+			}
+			next = append(next, out...)
+		}
+		states = next
+	}
+	sketches := make([]Sketch, 0, len(states))
+	for _, st := range states {
+		if err := parallelizeVectorizeUnroll(st.s, opt); err != nil {
+			return nil, fmt.Errorf("design space of %s: %w", f.Name, err)
+		}
+		name := strings.Join(st.notes, "; ")
+		if name == "" {
+			name = "no tiling"
+		}
+		sketches = append(sketches, Sketch{Name: name, Trace: st.s.Trace()})
+	}
+	return sketches, nil
+}
+
+func (o SpaceOptions) withDefaults() SpaceOptions {
+	d := DefaultSpaceOptions(o.Cores)
+	if o.VectorLanes > 0 {
+		d.VectorLanes = o.VectorLanes
+	}
+	if o.MaxInnermostFactor > 0 {
+		d.MaxInnermostFactor = o.MaxInnermostFactor
+	}
+	if len(o.UnrollSteps) > 0 {
+		d.UnrollSteps = o.UnrollSteps
+	}
+	return d
+}
+
+// sketchState is a sketch under construction with a note per design choice.
+type sketchState struct {
+	s     *Schedule
+	notes []string
+}
+
+func (st sketchState) fork() sketchState {
+	return sketchState{s: st.s.Copy(), notes: append([]string(nil), st.notes...)}
+}
+
+// blockNamesOutputsFirst lists the blocks in reverse program order.
+func blockNamesOutputsFirst(f *Func) []string {
+	blocks := f.Blocks()
+	names := make([]string, len(blocks))
+	for i, b := range blocks {
+		names[len(blocks)-1-i] = b.Name
+	}
+	return names
+}
+
+// applyBlockRules applies the rules to one block of one sketch, in TVM's order: auto-inline,
+// multi-level tiling, random compute location.
+func applyBlockRules(st sketchState, name string, opt SpaceOptions) ([]sketchState, error) {
+	s := st.s
+	blk := findBlock(s.fn, name)
+	if blk == nil {
+		return []sketchState{st}, nil // inlined by an earlier rule
+	}
+	if canAutoInline(s.fn, blk) {
+		trial := st.fork()
+		b, err := trial.s.GetBlock(name)
+		if err == nil && trial.s.ComputeInline(b) == nil {
+			trial.notes = append(trial.notes, name+" inlined")
+			return []sketchState{trial}, nil
+		}
+	}
+	if needsMultiLevelTiling(s.fn, blk) {
+		return multiLevelTiling(st, name, opt)
+	}
+	if isOutput(s.fn, blk) {
+		return []sketchState{st}, nil
+	}
+	b, err := s.GetBlock(name)
+	if err != nil {
+		return nil, err
+	}
+	if locs, _ := s.ComputeLocations(b); len(locs) == 0 {
+		return []sketchState{st}, nil
+	}
+	l, err := s.SampleComputeLocation(b)
+	if err != nil {
+		return nil, err
+	}
+	if err := s.ComputeAt(b, l); err != nil {
+		return nil, err
+	}
+	st.notes = append(st.notes, name+" at a sampled location")
+	return []sketchState{st}, nil
+}
+
+func findBlock(f *Func, name string) *Block {
+	for _, b := range f.Blocks() {
+		if b.Name == name {
+			return b
+		}
+	}
+	return nil
+}
+
+// isOutput reports whether the block writes a function parameter.
+func isOutput(f *Func, b *Block) bool {
+	for _, w := range b.Writes {
+		for _, p := range f.Params {
+			if w.Buffer == p {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// canAutoInline follows TVM's CPU AutoInline: an element-wise block (spatial iterators only,
+// one store at its plain iterators) writing an intermediate is inlined into its consumers,
+// unless it computes a transcendental function or a select, which would be recomputed by
+// every consumer iteration.
+func canAutoInline(f *Func, b *Block) bool {
+	if b.Init != nil || isOutput(f, b) {
+		return false
+	}
+	for _, iv := range b.IterVars {
+		if iv.Kind != Spatial {
+			return false
+		}
+	}
+	st, ok := b.Body.(*Store)
+	if !ok || !plainDistinctIndices(st.Indices, b) {
+		return false
+	}
+	costly := false
+	WalkExpr(st.Value, func(e Expr) bool {
+		switch e := e.(type) {
+		case *Select:
+			costly = true
+		case *Call:
+			costly = costly || e.Fn != Relu && e.Fn != Abs
+		}
+		return !costly
+	})
+	return !costly
+}
+
+// plainDistinctIndices reports whether indices are distinct iterator variables of b covering
+// all of them.
+func plainDistinctIndices(idx []Expr, b *Block) bool {
+	if len(idx) != len(b.IterVars) {
+		return false
+	}
+	seen := map[*Var]bool{}
+	for _, x := range idx {
+		v, ok := x.(*Var)
+		if !ok || seen[v] {
+			return false
+		}
+		seen[v] = true
+	}
+	for _, iv := range b.IterVars {
+		if !seen[iv.Var] {
+			return false
+		}
+	}
+	return true
+}
+
+// needsMultiLevelTiling follows TVM: a block with spatial and reduction iterators, each bound
+// to its own loop, where some input is not indexed by every spatial iterator (so tiles reuse
+// data).
+func needsMultiLevelTiling(f *Func, b *Block) bool {
+	var spatial, reduce int
+	for _, iv := range b.IterVars {
+		if iv.Kind == Spatial {
+			spatial++
+		} else {
+			reduce++
+		}
+	}
+	if spatial == 0 || reduce == 0 {
+		return false
+	}
+	for _, bind := range b.Bindings {
+		if _, ok := bind.(*Var); !ok {
+			return false
+		}
+	}
+	reuse := false
+	WalkStmt(b.Body, func(s Stmt) bool {
+		StmtExprs(s, func(e Expr) {
+			WalkExpr(e, func(x Expr) bool {
+				ld, ok := x.(*Load)
+				if !ok || (len(b.Writes) > 0 && ld.Buffer == b.Writes[0].Buffer) {
+					return true
+				}
+				for _, iv := range b.IterVars {
+					if iv.Kind != Spatial {
+						continue
+					}
+					used := false
+					for _, i := range ld.Indices {
+						used = used || usesVar(i, iv.Var)
+					}
+					reuse = reuse || !used
+				}
+				return true
+			})
+		})
+		return true
+	})
+	return reuse
+}
+
+// multiLevelTiling tiles a block "SSRSRS" and returns one sketch per write-cache choice: none,
+// under the last loop of the first spatial tile group (level 1), or of the second (level 2). When the block has
+// a single element-wise consumer reading its output at the same indices, that consumer is the
+// write cache (the epilogue is fused); otherwise a global write cache is added.
+func multiLevelTiling(st sketchState, name string, opt SpaceOptions) ([]sketchState, error) {
+	s := st.s
+	b, err := s.GetBlock(name)
+	if err != nil {
+		return nil, err
+	}
+	blk, _ := s.BlockOf(b)
+	loops, err := s.GetLoops(b)
+	if err != nil {
+		return nil, err
+	}
+	if len(loops) != len(blk.IterVars) {
+		return []sketchState{st}, nil
+	}
+	var levels [6][]LoopRV // S0 S1 R0 S2 R1 S3
+	for i, l := range loops {
+		kind := blk.IterVars[iterIndexOfLoop(blk, loops, s, i)].Kind
+		n := 4
+		if kind == Reduce {
+			n = 2
+		}
+		tiles, err := s.SamplePerfectTile(l, n, opt.MaxInnermostFactor)
+		if err != nil {
+			return nil, err
+		}
+		split, err := s.Split(l, tiles)
+		if err != nil {
+			return nil, err
+		}
+		if kind == Reduce {
+			levels[2] = append(levels[2], split[0])
+			levels[4] = append(levels[4], split[1])
+		} else {
+			levels[0] = append(levels[0], split[0])
+			levels[1] = append(levels[1], split[1])
+			levels[3] = append(levels[3], split[2])
+			levels[5] = append(levels[5], split[3])
+		}
+	}
+	var order []LoopRV
+	for _, lv := range levels {
+		order = append(order, lv...)
+	}
+	if err := s.Reorder(order...); err != nil {
+		return nil, err
+	}
+	st.notes = append(st.notes, name+" tiled SSRSRS")
+
+	out := []sketchState{st}
+	epilogue := fusableEpilogue(s.fn, blk)
+	for _, level := range []int{1, 2} {
+		// As in TVM, level L places the cache under the last loop of the L-th tile group of
+		// "SSRSRS": S0 or S1, both outside every reduction loop.
+		anchorLevel := level - 1
+		if len(levels[anchorLevel]) == 0 {
+			continue
+		}
+		trial := st.fork()
+		ts := trial.s
+		// Handles are per schedule; Copy keeps their numbers, so the same ids are valid.
+		anchor := levels[anchorLevel][len(levels[anchorLevel])-1]
+		if epilogue != nil {
+			cb, err := ts.GetBlock(epilogue.Name)
+			if err != nil {
+				continue
+			}
+			if err := ts.ReverseComputeAt(cb, anchor); err != nil {
+				continue
+			}
+			trial.notes = append(trial.notes, fmt.Sprintf("epilogue %s fused at tile level %d", epilogue.Name, level))
+		} else {
+			tb, err := ts.GetBlock(name)
+			if err != nil {
+				continue
+			}
+			cb, err := ts.CacheWrite(tb, 0, Global)
+			if err != nil {
+				continue
+			}
+			if err := ts.ReverseComputeAt(cb, anchor); err != nil {
+				continue
+			}
+			trial.notes = append(trial.notes, fmt.Sprintf("write cache at tile level %d", level))
+		}
+		out = append(out, trial)
+	}
+	return out, nil
+}
+
+// iterIndexOfLoop finds which iterator the i-th loop of a trivially bound block drives.
+func iterIndexOfLoop(b *Block, loops []LoopRV, s *Schedule, i int) int {
+	lp, _ := s.loopOf(loops[i])
+	for j, bind := range b.Bindings {
+		if v, ok := bind.(*Var); ok && lp != nil && v == lp.Var {
+			return j
+		}
+	}
+	return i
+}
+
+// fusableEpilogue returns the single consumer of b's output when it is element-wise and reads
+// that output at its own plain iterators, so it can serve as b's write cache.
+func fusableEpilogue(f *Func, b *Block) *Block {
+	if len(b.Writes) != 1 || isOutput(f, b) {
+		return nil
+	}
+	out := b.Writes[0].Buffer
+	var consumers []*Block
+	for _, c := range f.Blocks() {
+		if c == b {
+			continue
+		}
+		reads := false
+		WalkStmt(c.Body, func(s Stmt) bool {
+			StmtExprs(s, func(e Expr) {
+				WalkExpr(e, func(x Expr) bool {
+					if ld, ok := x.(*Load); ok && ld.Buffer == out {
+						reads = true
+					}
+					return true
+				})
+			})
+			return true
+		})
+		if reads {
+			consumers = append(consumers, c)
+		}
+	}
+	if len(consumers) != 1 {
+		return nil
+	}
+	c := consumers[0]
+	if c.Init != nil {
+		return nil
+	}
+	for _, iv := range c.IterVars {
+		if iv.Kind != Spatial {
+			return nil
+		}
+	}
+	st, ok := c.Body.(*Store)
+	if !ok || !plainDistinctIndices(st.Indices, c) {
+		return nil
+	}
+	params := map[*Buffer]bool{}
+	for _, p := range f.Params {
+		params[p] = true
+	}
+	matched := true
+	WalkExpr(st.Value, func(x Expr) bool {
+		if ld, ok := x.(*Load); ok {
+			switch {
+			case ld.Buffer == out:
+				matched = matched && exprsEqual(ld.Indices, st.Indices)
+			case !params[ld.Buffer]:
+				matched = false // another intermediate might be produced after b
+			}
+		}
+		return true
+	})
+	if !matched {
+		return nil
+	}
+	return c
+}
+
+// parallelizeVectorizeUnroll annotates the root block for the postprocessor: the largest
+// parallel extent, the longest vector loop and a sampled auto-unroll step.
+func parallelizeVectorizeUnroll(s *Schedule, opt SpaceOptions) error {
+	root, err := s.GetBlock(s.fn.Root.Name)
+	if err != nil {
+		return err
+	}
+	if err := s.Annotate(root, AnnParallel, Lit(opt.Cores*16)); err != nil {
+		return err
+	}
+	if err := s.Annotate(root, AnnVectorize, Lit(opt.VectorLanes)); err != nil {
+		return err
+	}
+	probs := make([]float64, len(opt.UnrollSteps))
+	for i := range probs {
+		probs[i] = 1 / float64(len(probs))
+	}
+	v, err := s.SampleCategorical(opt.UnrollSteps, probs)
+	if err != nil {
+		return err
+	}
+	return s.Annotate(root, AnnUnroll, v)
+}
