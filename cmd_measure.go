@@ -122,15 +122,5 @@ func verdict(m core.TaskMeasurement) string {
 	return strings.ReplaceAll(string(m.Status), "_", " ") + ": " + m.Message
 }
 
-// seconds prints a duration in the unit that keeps it readable.
-func seconds(s float64) string {
-	switch {
-	case s <= 0:
-		return "-"
-	case s < 1e-3:
-		return fmt.Sprintf("%.2f µs", s*1e6)
-	case s < 1:
-		return fmt.Sprintf("%.3f ms", s*1e3)
-	}
-	return fmt.Sprintf("%.3f s", s)
-}
+// seconds prints a latency in the unit that keeps it readable.
+func seconds(s float64) string { return core.FormatSeconds(s) }

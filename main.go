@@ -34,6 +34,8 @@ func commands() []command {
 		{"workloads", "list the built-in and configured workloads", runWorkloads},
 		{"show", "print a workload's program as TIR or C", runShow},
 		{"measure", "compile, check and time a workload's unscheduled program", runMeasure},
+		{"tune", "search schedules for a workload, recording every candidate", runTune},
+		{"export", "write the best measured schedule as C, trace JSON and TIR", runExport},
 	}
 }
 

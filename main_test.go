@@ -1,16 +1,32 @@
 package main
 
 import (
+	"bufio"
 	"bytes"
 	"context"
 	"encoding/json"
+	"math/rand/v2"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"colt/core"
+	"colt/schedule"
 )
+
+// asColtEnv makes the test binary behave as the colt command (see TestMain), so tests can run
+// colt as a child process and kill it.
+const asColtEnv = "COLT_TEST_AS_COLT"
+
+func TestMain(m *testing.M) {
+	if os.Getenv(asColtEnv) == "1" {
+		os.Exit(run(context.Background(), os.Args[1:], os.Stdout, os.Stderr))
+	}
+	os.Exit(m.Run())
+}
 
 // tinyConfig defines a small workload the CLI tests can build and run in milliseconds.
 const tinyConfig = `
@@ -42,6 +58,16 @@ func writeConfig(t *testing.T, body string) string {
 }
 
 func quote(s string) string { b, _ := json.Marshal(s); return string(b) }
+
+// writeText writes a file with the given content and returns its path.
+func writeText(t *testing.T, body string) string {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), "file.json")
+	if err := os.WriteFile(path, []byte(body), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return path
+}
 
 // kernelVariant rewrites the generated C kernel of the tiny workload: before inserts code at the
 // top of the kernel body, after at its end.
@@ -111,6 +137,21 @@ stages = [`+stages+`]
 		{"kernel hangs", []string{"measure", "--quiet", "--workload", "tiny", "--config", tiny, "--timeout", "1", "--source", kernelVariant(t, tiny, "for (volatile int spin = 1; spin;) {}", "")}, exitFailure, "timeout"},
 		{"kernel is wrong", []string{"measure", "--quiet", "--workload", "tiny", "--config", tiny, "--source", kernelVariant(t, tiny, "", "O[4] += 1.0f;")}, exitFailure, "wrong_result"},
 		{"kernel does not compile", []string{"measure", "--quiet", "--workload", "tiny", "--config", tiny, "--source", kernelVariant(t, tiny, "this is not C;", "")}, exitFailure, "build_error"},
+		{"tune without workload", []string{"tune", "--headless", "--config", tiny}, exitUsage, "--workload is required"},
+		{"tune unknown strategy", []string{"tune", "--headless", "--workload", "tiny", "--config", tiny, "--strategy", "annealing"}, exitUsage, `unknown strategy "annealing"`},
+		{"tune zero budget", []string{"tune", "--headless", "--workload", "tiny", "--config", tiny, "--budget", "0"}, exitUsage, "--budget is 0"},
+		{"tune negative budget", []string{"tune", "--headless", "--workload", "tiny", "--config", tiny, "--budget", "-3"}, exitUsage, "--budget is -3"},
+		{"tune a whole model", []string{"tune", "--headless", "--workload", "llama3-8b", "--config", tiny}, exitUsage, "llama3-8b:"},
+		{"tune malformed sketch", []string{"tune", "--headless", "--workload", "tiny", "--config", tiny, "--sketch", writeText(t, "{\"insts\": [}")}, exitUsage, "parse trace"},
+		{"tune json-out in a missing dir", []string{"tune", "--headless", "--workload", "tiny", "--config", tiny, "--json-out", "/nonexistent/dir/r.json"}, exitUsage, "does not exist"},
+		{"show malformed trace", []string{"show", "--workload", "tiny", "--config", tiny, "--trace", writeText(t, "not json")}, exitUsage, "parse trace"},
+		{"show trace of unknown kind", []string{"show", "--workload", "tiny", "--config", tiny, "--trace", writeText(t, `{"insts": [{"kind": "Teleport"}]}`)}, exitUsage, `unknown kind "Teleport"`},
+		{"show trace that does not apply", []string{"show", "--workload", "tiny", "--config", tiny, "--trace", writeText(t, `{"insts": [{"kind": "GetBlock", "name": "nope", "outputs": ["b0"]}]}`)}, exitUsage, "does not apply"},
+		{"show missing trace file", []string{"show", "--workload", "tiny", "--config", tiny, "--trace", "/nonexistent/trace.json"}, exitUsage, "no such file"},
+		{"show trace of a model", []string{"show", "--workload", "llama3-8b", "--trace", writeText(t, `{"insts": []}`)}, exitUsage, "single task"},
+		{"export empty work dir", []string{"export", "--workload", "tiny", "--config", tiny, "--out", t.TempDir()}, exitFailure, "no successful record of tiny"},
+		{"export without out", []string{"export", "--workload", "tiny", "--config", tiny}, exitUsage, "--out is required"},
+		{"export without workload", []string{"export", "--out", t.TempDir()}, exitUsage, "--workload is required"},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -192,5 +233,217 @@ func TestShowEmitsTIRAndC(t *testing.T) {
 		if code != exitOK || !strings.Contains(out, want) {
 			t.Errorf("show --emit %s: exit %d, output lacks %q\n%s%s", emit, code, want, out, errOut)
 		}
+	}
+}
+
+// tiny16Config is a 16×16×16 matmul with a ReLU epilogue, timed with one single-call repeat so
+// that a candidate runs in milliseconds.
+const tiny16Config = `
+[backend]
+repeat = 1
+min_repeat_ms = 0
+
+[workloads.tiny16]
+description = "16x16x16 matmul with a relu epilogue"
+sizes = { M = 16, N = 16, K = 16 }
+inputs = ["A[M, K]", "B[K, N]"]
+stages = ["C[m, n] += A[m, k] * B[k, n]", "O[m, n] = relu(C[m, n])"]
+`
+
+// tiny16Sketch writes a sketch trace for tiny16 (the matmul's loops tiled in 4, 4 and 2, so
+// thousands of candidates) and returns its path: the tests search it with --sketch, so they do
+// not depend on the state of the design-space rules.
+func tiny16Sketch(t *testing.T, config string) string {
+	t.Helper()
+	cfg, err := core.LoadConfig(config)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cat, err := cfg.Catalog()
+	if err != nil {
+		t.Fatal(err)
+	}
+	w, err := cat.Get("tiny16")
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := schedule.New(w.Tasks[0].Func(), rand.New(rand.NewPCG(1, 2)))
+	b, err := s.GetBlock("C")
+	if err != nil {
+		t.Fatal(err)
+	}
+	loops, err := s.GetLoops(b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, n := range []int{4, 4, 2} {
+		tiles, err := s.SamplePerfectTile(loops[i], n, 64)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := s.Split(loops[i], tiles); err != nil {
+			t.Fatal(err)
+		}
+	}
+	data, err := s.Trace().MarshalIndent()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return writeText(t, string(data))
+}
+
+// readRecords reads a records file line by line; every line must be a whole record.
+func readRecords(t *testing.T, path string) []core.Record {
+	t.Helper()
+	f, err := os.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	var out []core.Record
+	sc := bufio.NewScanner(f)
+	sc.Buffer(nil, 1<<24)
+	for n := 1; sc.Scan(); n++ {
+		var r core.Record
+		if err := json.Unmarshal(sc.Bytes(), &r); err != nil {
+			t.Fatalf("%s line %d does not parse: %v\n%s", path, n, err, sc.Text())
+		}
+		out = append(out, r)
+	}
+	if err := sc.Err(); err != nil {
+		t.Fatal(err)
+	}
+	return out
+}
+
+func uniqueHashes(t *testing.T, recs []core.Record) {
+	t.Helper()
+	seen := map[string]bool{}
+	for i, r := range recs {
+		if seen[r.CandidateHash] {
+			t.Errorf("record %d: candidate %s measured twice", i+1, r.CandidateHash)
+		}
+		seen[r.CandidateHash] = true
+	}
+}
+
+// TestTuneExportShowRoundTrip: tune (without --headless: it runs headless with a note) writes
+// progress lines, a summary and the JSON report; export writes the best kernel, trace and
+// program; show --trace rebuilds the exported program from the trace.
+func TestTuneExportShowRoundTrip(t *testing.T) {
+	config := writeConfig(t, tiny16Config)
+	sketch := tiny16Sketch(t, config)
+	jsonOut := filepath.Join(t.TempDir(), "report.json")
+	code, out, errOut := cli(t, "tune", "--config", config, "--workload", "tiny16", "--strategy", "evolutionary",
+		"--budget", "5", "--seed", "7", "--sketch", sketch, "--json-out", jsonOut)
+	if code != exitOK {
+		t.Fatalf("tune: exit %d\n%s", code, errOut)
+	}
+	for _, want := range []string{"not available yet; running headless", "[1/5] ok", "[5/5] ok", "best", "GFLOP/s", "eta"} {
+		if !strings.Contains(errOut, want) {
+			t.Errorf("tune's stderr lacks %q:\n%s", want, errOut)
+		}
+	}
+	for _, want := range []string{"samples", "5 measured in this run (budget 5)", "baseline", "the baseline (sample", "colt export --workload tiny16"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("tune's summary lacks %q:\n%s", want, out)
+		}
+	}
+	var rep core.Report
+	data, err := os.ReadFile(jsonOut)
+	if err != nil || json.Unmarshal(data, &rep) != nil {
+		t.Fatalf("report %s: %v\n%s", jsonOut, err, data)
+	}
+	if rep.Workload != "tiny16" || rep.Strategy != "evolutionary" || rep.Seed != 7 || rep.Samples != 5 || len(rep.History) != 5 || rep.BestLatencyS == nil {
+		t.Errorf("report: %+v", rep)
+	}
+
+	dir := t.TempDir()
+	code, out, errOut = cli(t, "export", "--config", config, "--workload", "tiny16", "--out", dir)
+	if code != exitOK || !strings.Contains(out, "exported the best schedule of tiny16") {
+		t.Fatalf("export: exit %d\n%s%s", code, out, errOut)
+	}
+	kernel, _ := os.ReadFile(filepath.Join(dir, "kernel.c"))
+	for _, want := range []string{`workload "tiny16"`, "sch.split", "GFLOP/s", "void tiny16("} {
+		if !strings.Contains(string(kernel), want) {
+			t.Errorf("kernel.c lacks %q", want)
+		}
+	}
+	program, _ := os.ReadFile(filepath.Join(dir, "program.tir"))
+	code, out, errOut = cli(t, "show", "--config", config, "--workload", "tiny16", "--trace", filepath.Join(dir, "trace.json"))
+	if code != exitOK || out != string(program) {
+		t.Errorf("show --trace: exit %d, output differs from program.tir:\n%s\n%s", code, out, errOut)
+	}
+	code, out, _ = cli(t, "show", "--config", config, "--workload", "tiny16", "--trace", filepath.Join(dir, "trace.json"), "--emit", "c")
+	if code != exitOK || !strings.Contains(string(kernel), out) {
+		t.Errorf("show --trace --emit c: exit %d; the exported kernel does not contain its output:\n%s", code, out)
+	}
+}
+
+// TestTuneKilledRunResumes starts colt tune as a child process, kills it with SIGKILL once a
+// few candidates are recorded, then reruns the command to completion: every line of the
+// records file is a whole record, no candidate is recorded twice, and the rerun measured its
+// full budget of new candidates on top of what the killed run left.
+func TestTuneKilledRunResumes(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts a child process")
+	}
+	config := writeConfig(t, tiny16Config)
+	work := filepath.Join(filepath.Dir(config), "work")
+	records := filepath.Join(work, core.RecordsFile)
+	args := []string{"tune", "--config", config, "--workload", "tiny16", "--strategy", "random", "--budget", "30",
+		"--seed", "3", "--headless", "--sketch", tiny16Sketch(t, config)}
+
+	var out bytes.Buffer
+	cmd := exec.Command(os.Args[0], args...)
+	cmd.Env = append(os.Environ(), asColtEnv+"=1")
+	cmd.Stdout, cmd.Stderr = &out, &out
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	exited := make(chan error, 1)
+	go func() { exited <- cmd.Wait() }()
+	deadline := time.Now().Add(2 * time.Minute)
+	for {
+		data, _ := os.ReadFile(records)
+		if bytes.Count(data, []byte("\n")) >= 4 {
+			break
+		}
+		select {
+		case err := <-exited:
+			t.Fatalf("the child exited (%v) before it was killed:\n%s", err, out.String())
+		case <-time.After(5 * time.Millisecond):
+		}
+		if time.Now().After(deadline) {
+			cmd.Process.Kill()
+			t.Fatalf("no records after 2 minutes:\n%s", out.String())
+		}
+	}
+	if err := cmd.Process.Kill(); err != nil {
+		t.Fatal(err)
+	}
+	<-exited
+
+	store, err := core.OpenStore(work) // repairs a torn last line, if the kill left one
+	if err != nil {
+		t.Fatal(err)
+	}
+	left := store.Len()
+	store.Close()
+	if left < 4 || left >= 30 {
+		t.Fatalf("the killed run left %d records, want 4 to 29", left)
+	}
+
+	code, stdout, errOut := cli(t, args...)
+	if code != exitOK {
+		t.Fatalf("rerun: exit %d\n%s", code, errOut)
+	}
+	if !strings.Contains(errOut, "resuming") || !strings.Contains(stdout, "from earlier runs") {
+		t.Errorf("the rerun does not say it resumed:\n%s\n%s", errOut, stdout)
+	}
+	recs := readRecords(t, records)
+	uniqueHashes(t, recs)
+	if len(recs) != left+30 {
+		t.Errorf("%d records, want the %d the killed run left plus the rerun's 30", len(recs), left)
 	}
 }

@@ -23,6 +23,7 @@ type Config struct {
 	WorkDir   string                    `toml:"work_dir"`
 	Seed      uint64                    `toml:"seed"`
 	Backend   BackendConfig             `toml:"backend"`
+	Search    SearchConfig              `toml:"search"`
 	Workloads map[string]workloads.Spec `toml:"workloads"`
 
 	// Path is the file the configuration came from ("" for built-in defaults).
@@ -54,6 +55,7 @@ func DefaultConfig() Config {
 			Repeat:        d.Repeat,
 			MinRepeatMs:   d.MinRepeatMs,
 		},
+		Search: DefaultSearchConfig(),
 	}
 }
 
@@ -110,6 +112,7 @@ func (c Config) check() error {
 	if b.BuildWorkers < 0 || b.Threads < 0 {
 		bad = append(bad, "backend.build_workers and backend.threads must be ≥ 0 (0 = one per core)")
 	}
+	bad = append(bad, c.Search.problems()...)
 	if len(bad) > 0 {
 		where := c.Path
 		if where == "" {
@@ -150,4 +153,104 @@ func (c Config) Catalog() (*workloads.Catalog, error) {
 		source = "config"
 	}
 	return workloads.NewCatalog(c.Workloads, source)
+}
+
+// SearchConfig sets how `colt tune` searches: the [search] table of colt.toml.
+type SearchConfig struct {
+	// Strategy is the default --strategy: "evolutionary" or "random".
+	Strategy string `toml:"strategy"`
+	// Budget is the default --budget: how many new candidates one run measures (failed ones
+	// count; candidates already in the records are not measured again and do not count).
+	Budget int `toml:"budget"`
+	// BatchSize is how many candidates are built in parallel before they are timed one by one.
+	BatchSize int `toml:"batch_size"`
+	// MaxEmptyBatches stops a run after this many batches in a row brought no new candidate
+	// (the design space is exhausted, or sampling keeps failing).
+	MaxEmptyBatches int `toml:"max_empty_batches"`
+	// RunTimeoutFactor sets the run timeout of a candidate from the unscheduled baseline
+	// latency L: max(backend.run_timeout_s, factor × (repeat + 1) × max(L, min_repeat_ms)).
+	RunTimeoutFactor float64 `toml:"run_timeout_factor"`
+	// Evolutionary configures the evolutionary strategy.
+	Evolutionary EvolutionaryConfig `toml:"evolutionary"`
+}
+
+// EvolutionaryConfig configures the evolutionary strategy (TVM MetaSchedule's
+// EvolutionarySearch, whose defaults are given in the comments where ours differ).
+type EvolutionaryConfig struct {
+	// Population is the number of candidates evolved per generation (TVM: 512).
+	Population int `toml:"population"`
+	// InitMeasuredRatio is the share of the initial population taken from the best measured
+	// records; the rest is sampled at random from the design space.
+	InitMeasuredRatio float64 `toml:"init_measured_ratio"`
+	// Generations is the number of rounds of mutation per batch.
+	Generations int `toml:"generations"`
+	// MutationProb is the probability that a child is a mutation of its parent rather than a
+	// copy.
+	MutationProb float64 `toml:"mutation_prob"`
+	// EpsGreedy is the share of every batch filled with random samples instead of the best
+	// predicted candidates.
+	EpsGreedy float64 `toml:"eps_greedy"`
+	// InheritDiscount is the factor a never-measured child's predicted score gets from its
+	// parent's (measured or predicted) score, until the cost model replaces this estimate.
+	InheritDiscount float64 `toml:"inherit_discount"`
+}
+
+// DefaultSearchConfig is the [search] configuration used when colt.toml says nothing.
+func DefaultSearchConfig() SearchConfig {
+	return SearchConfig{
+		Strategy:         "evolutionary",
+		Budget:           64,
+		BatchSize:        16,
+		MaxEmptyBatches:  5,
+		RunTimeoutFactor: 2,
+		Evolutionary: EvolutionaryConfig{
+			Population:        128,
+			InitMeasuredRatio: 0.2,
+			Generations:       4,
+			MutationProb:      0.85,
+			EpsGreedy:         0.05,
+			InheritDiscount:   0.9,
+		},
+	}
+}
+
+// problems lists what is wrong with a search configuration, one phrase per problem.
+func (s SearchConfig) problems() []string {
+	var bad []string
+	if !knownStrategy(s.Strategy) {
+		bad = append(bad, fmt.Sprintf("search.strategy is %q, want one of %s", s.Strategy, strings.Join(StrategyNames(), ", ")))
+	}
+	if s.Budget < 1 {
+		bad = append(bad, fmt.Sprintf("search.budget is %d, want ≥ 1", s.Budget))
+	}
+	if s.BatchSize < 1 {
+		bad = append(bad, fmt.Sprintf("search.batch_size is %d, want ≥ 1", s.BatchSize))
+	}
+	if s.MaxEmptyBatches < 1 {
+		bad = append(bad, fmt.Sprintf("search.max_empty_batches is %d, want ≥ 1", s.MaxEmptyBatches))
+	}
+	if !(s.RunTimeoutFactor >= 1) {
+		bad = append(bad, fmt.Sprintf("search.run_timeout_factor is %g, want ≥ 1", s.RunTimeoutFactor))
+	}
+	e := s.Evolutionary
+	if e.Population < 1 {
+		bad = append(bad, fmt.Sprintf("search.evolutionary.population is %d, want ≥ 1", e.Population))
+	}
+	if e.Generations < 0 {
+		bad = append(bad, fmt.Sprintf("search.evolutionary.generations is %d, want ≥ 0", e.Generations))
+	}
+	for _, p := range []struct {
+		name string
+		v    float64
+	}{
+		{"init_measured_ratio", e.InitMeasuredRatio},
+		{"mutation_prob", e.MutationProb},
+		{"eps_greedy", e.EpsGreedy},
+		{"inherit_discount", e.InheritDiscount},
+	} {
+		if !(p.v >= 0 && p.v <= 1) {
+			bad = append(bad, fmt.Sprintf("search.evolutionary.%s is %g, want 0 to 1", p.name, p.v))
+		}
+	}
+	return bad
 }

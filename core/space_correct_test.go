@@ -3,27 +3,33 @@ package core
 import (
 	"context"
 	"math/rand/v2"
+	"sort"
 	"testing"
 	"time"
 
 	"colt/backend"
 	"colt/schedule"
+	"colt/schedule/scheduletest"
 	"colt/workloads"
 )
 
-// smallTasks are the built-in workloads' tasks at test sizes.
-func smallTasks() map[string]*workloads.Task {
+// builtinTasks are the built-in workloads' tasks by "workload" or "model:task" name, in a
+// fixed order.
+func builtinTasks(ws []*workloads.Workload) ([]string, map[string]*workloads.Task) {
 	out := map[string]*workloads.Task{}
-	for _, w := range workloads.BuiltinSmall(32) {
+	var names []string
+	for _, w := range ws {
 		for _, t := range w.Tasks {
 			name := w.Name
 			if !w.IsSingle() {
 				name += ":" + t.Name
 			}
 			out[name] = t
+			names = append(names, name)
 		}
 	}
-	return out
+	sort.Strings(names)
+	return names, out
 }
 
 func testBackend(t testing.TB) *backend.Backend {
@@ -40,49 +46,135 @@ func testBackend(t testing.TB) *backend.Backend {
 	return be
 }
 
-// TestSampledCandidatesAreCorrect draws candidates from every sketch of every built-in task (at
-// test sizes), compiles and runs them for real, and checks each against the reference.
+// sampleFromEverySketch draws perSketch candidates from every sketch of f and builds them.
+func sampleFromEverySketch(t testing.TB, f *schedule.Func, opt schedule.SpaceOptions, rng *rand.Rand, perSketch int) ([]*schedule.Func, []*schedule.Trace) {
+	t.Helper()
+	sketches, err := schedule.DesignSpace(f, opt)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var progs []*schedule.Func
+	var traces []*schedule.Trace
+	for _, sk := range sketches {
+		for i := 0; i < perSketch; i++ {
+			tr, err := schedule.SampleCandidate(f, sk.Trace, rng)
+			if err != nil {
+				t.Fatalf("sample from %q: %v", sk.Name, err)
+			}
+			prog, err := schedule.Build(f, tr, opt)
+			if err != nil {
+				t.Fatalf("build a sample of %q: %v\n%s", sk.Name, err, tr)
+			}
+			progs = append(progs, prog)
+			traces = append(traces, tr)
+		}
+	}
+	return progs, traces
+}
+
+// TestSampledCandidatesMatchTheInterpreter draws candidates from every sketch of every built-in
+// task at small sizes and checks each against the unscheduled program in the IR interpreter.
+func TestSampledCandidatesMatchTheInterpreter(t *testing.T) {
+	names, tasks := builtinTasks(workloads.BuiltinSmall(12))
+	rng := rand.New(rand.NewPCG(21, 22))
+	opt := schedule.DefaultSpaceOptions(2)
+	for _, name := range names {
+		t.Run(name, func(t *testing.T) {
+			f := tasks[name].Func()
+			want := scheduletest.Run(f, 1)
+			progs, traces := sampleFromEverySketch(t, f, opt, rng, 2)
+			for i, p := range progs {
+				if err := scheduletest.Equal(scheduletest.Run(p, 1), want, 1e-9); err != nil {
+					t.Errorf("candidate %d: %v\n%s\n%s", i, err, traces[i], schedule.Print(p))
+				}
+			}
+		})
+	}
+}
+
+// TestSampledCandidatesAreCorrect compiles and runs, for real, candidates of every built-in
+// task at test sizes and checks them against the reference; one candidate per task keeps the
+// compile time of the suite reasonable (BenchmarkSampledCandidatesFullSize covers full sizes).
 func TestSampledCandidatesAreCorrect(t *testing.T) {
 	if testing.Short() {
-		t.Skip("compiles dozens of candidates")
+		t.Skip("compiles a candidate per built-in task")
 	}
 	be := testBackend(t)
 	ctx := context.Background()
 	rng := rand.New(rand.NewPCG(11, 12))
 	opt := schedule.DefaultSpaceOptions(be.Target().Cores)
-	for name, task := range smallTasks() {
-		t.Run(name, func(t *testing.T) {
-			f := task.Func()
-			ref, err := be.Reference(ctx, f)
-			if err != nil {
-				t.Fatal(err)
+	names, tasks := builtinTasks(workloads.BuiltinSmall(32))
+	var cands []backend.Candidate
+	var refs []*backend.Reference
+	var traces []*schedule.Trace
+	for _, name := range names {
+		f := tasks[name].Func()
+		ref, err := be.Reference(ctx, f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		progs, trs := sampleFromEverySketch(t, f, opt, rng, 1)
+		k := rng.IntN(len(progs))
+		cands = append(cands, backend.Candidate{Func: progs[k]})
+		refs = append(refs, ref)
+		traces = append(traces, trs[k])
+	}
+	built := be.BuildBatch(ctx, cands)
+	for i, b := range built {
+		r := be.RunBatch(ctx, []backend.Built{b}, refs[i])[0]
+		if !r.OK() {
+			t.Errorf("%s: %s: %s\n%s\n%s", names[i], r.Status, r.Message, traces[i], schedule.Print(cands[i].Func))
+		}
+	}
+}
+
+// BenchmarkSampledCandidatesFullSize builds and runs sampled candidates of every full-size
+// built-in task and reports how many were correct (correct/op must equal candidates/op) and
+// their median GFLOP/s. It takes minutes: run it alone, e.g.
+// go test ./core -run XXX -bench SampledCandidatesFullSize -benchtime 1x.
+func BenchmarkSampledCandidatesFullSize(b *testing.B) {
+	be := testBackend(b)
+	ctx := context.Background()
+	opt := schedule.DefaultSpaceOptions(be.Target().Cores)
+	names, tasks := builtinTasks(workloads.Builtin())
+	for i := 0; i < b.N; i++ {
+		rng := rand.New(rand.NewPCG(uint64(i), 5))
+		for _, name := range names {
+			if name == "llama3-8b:lm-head" {
+				continue // its reference alone takes minutes
 			}
-			sketches, err := schedule.DesignSpace(f, opt)
-			if err != nil {
-				t.Fatal(err)
-			}
-			var cands []backend.Candidate
-			var traces []*schedule.Trace
-			for _, sk := range sketches {
-				for i := 0; i < 2; i++ {
-					tr, err := schedule.SampleCandidate(f, sk.Trace, rng)
-					if err != nil {
-						t.Fatalf("sample from %q: %v", sk.Name, err)
-					}
-					prog, err := schedule.Build(f, tr, opt)
-					if err != nil {
-						t.Fatalf("build a sample of %q: %v\n%s", sk.Name, err, tr)
-					}
-					cands = append(cands, backend.Candidate{Func: prog})
-					traces = append(traces, tr)
+			b.Run(name, func(b *testing.B) {
+				task := tasks[name]
+				f := task.Func()
+				ref, err := be.Reference(ctx, f)
+				if err != nil {
+					b.Fatal(err)
 				}
-			}
-			results := be.RunBatch(ctx, be.BuildBatch(ctx, cands), ref)
-			for i, r := range results {
-				if !r.OK() {
-					t.Errorf("candidate %d: %s: %s\n%s\n%s", i, r.Status, r.Message, traces[i], schedule.Print(cands[i].Func))
+				progs, _ := sampleFromEverySketch(b, f, opt, rng, 1)
+				if len(progs) > 3 {
+					progs = progs[:3]
 				}
-			}
-		})
+				var cands []backend.Candidate
+				for _, p := range progs {
+					cands = append(cands, backend.Candidate{Func: p})
+				}
+				correct := 0
+				var gflops []float64
+				for _, r := range be.RunBatch(ctx, be.BuildBatch(ctx, cands), ref) {
+					if r.OK() {
+						correct++
+						gflops = append(gflops, float64(task.FLOPs)/r.MedianS/1e9)
+					} else {
+						b.Errorf("%s: %s: %s", name, r.Status, r.Message)
+					}
+				}
+				sort.Float64s(gflops)
+				b.ReportMetric(float64(len(cands)), "candidates/op")
+				b.ReportMetric(float64(correct), "correct/op")
+				if len(gflops) > 0 {
+					b.ReportMetric(gflops[len(gflops)/2], "median-GFLOP/s")
+				}
+			})
+		}
 	}
 }

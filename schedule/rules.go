@@ -110,7 +110,7 @@ func applyBlockRules(st sketchState, name string, opt SpaceOptions) ([]sketchSta
 	if needsMultiLevelTiling(s.fn, blk) {
 		return multiLevelTiling(st, name, opt)
 	}
-	if isOutput(s.fn, blk) {
+	if isOutput(s.fn, blk) || isEpilogueOfTiledBlock(s.fn, blk) {
 		return []sketchState{st}, nil
 	}
 	b, err := s.GetBlock(name)
@@ -129,6 +129,17 @@ func applyBlockRules(st sketchState, name string, opt SpaceOptions) ([]sketchSta
 	}
 	st.notes = append(st.notes, name+" at a sampled location")
 	return []sketchState{st}, nil
+}
+
+// isEpilogueOfTiledBlock reports whether b is the element-wise consumer a tiled producer will
+// take as its write cache; its place is left to the tiling rule.
+func isEpilogueOfTiledBlock(f *Func, b *Block) bool {
+	for _, p := range f.Blocks() {
+		if p != b && needsMultiLevelTiling(f, p) && fusableEpilogue(f, p) == b {
+			return true
+		}
+	}
+	return false
 }
 
 func findBlock(f *Func, name string) *Block {

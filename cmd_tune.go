@@ -1,0 +1,232 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"colt/core"
+	"colt/schedule"
+)
+
+func runTune(ctx context.Context, args []string, out, errOut io.Writer) int {
+	var common commonFlags
+	fs := newFlagSet("tune", "--workload NAME --headless [--strategy S] [--budget N] [--seed S] [--json-out FILE]", errOut)
+	common.register(fs)
+	name := fs.String("workload", "", "workload to tune (see 'colt workloads'); one task of a model as MODEL:TASK")
+	strategy := fs.String("strategy", "", "search strategy: "+strings.Join(core.StrategyNames(), " or ")+" (default: search.strategy, evolutionary)")
+	budget := fs.Int("budget", 0, "NEW candidates to measure in this run, failures included; candidates already\nin the work dir's records are skipped and not counted (default: search.budget, 64)")
+	seed := fs.Uint64("seed", 0, "seed of the search's random choices (default: seed from the config, 1);\nkernel inputs always use the config seed")
+	headless := fs.Bool("headless", false, "print progress lines instead of the console (for now the only mode: without it colt\nsays the console comes later and runs headless)")
+	jsonOut := fs.String("json-out", "", "write the run's report (summary and per-sample history) as JSON to this file")
+	sketch := fs.String("sketch", "", "search the decisions of this trace JSON file (e.g. an exported trace.json)\ninstead of the built-in design space")
+	if ok, code := parse(fs, args); !ok {
+		return code
+	}
+	set := map[string]bool{}
+	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
+	if *name == "" {
+		return fail(errOut, exitUsage, "tune: --workload is required (see 'colt workloads')")
+	}
+	cfg, cat, err := common.load()
+	if err != nil {
+		return fail(errOut, exitUsage, "%v", err)
+	}
+	if !set["strategy"] {
+		*strategy = cfg.Search.Strategy
+	}
+	if !set["budget"] {
+		*budget = cfg.Search.Budget
+	}
+	if !set["seed"] {
+		*seed = cfg.Seed
+	}
+	if *budget < 1 {
+		return fail(errOut, exitUsage, "tune: --budget is %d, want at least 1 (the number of new candidates to measure)", *budget)
+	}
+	strat, err := core.NewStrategy(*strategy, cfg.Search, nil)
+	if err != nil {
+		return fail(errOut, exitUsage, "tune: --strategy: %v", err)
+	}
+	if *jsonOut != "" {
+		if st, err := os.Stat(filepath.Dir(*jsonOut)); err != nil || !st.IsDir() {
+			return fail(errOut, exitUsage, "tune: --json-out %s: the directory %s does not exist", *jsonOut, filepath.Dir(*jsonOut))
+		}
+	}
+	w, err := cat.Get(*name)
+	if err != nil {
+		return fail(errOut, exitUsage, "%v", err)
+	}
+	if !w.IsSingle() {
+		return fail(errOut, exitUsage, "tune: %s is a model of %d tasks; tune one task at a time (e.g. --workload %s:%s); whole-model tuning lands in a later release",
+			w.Name, len(w.Tasks), w.Name, w.Tasks[0].Name)
+	}
+	var sketches []schedule.Sketch
+	if *sketch != "" {
+		t, err := readTrace(*sketch)
+		if err != nil {
+			return fail(errOut, exitUsage, "tune: --sketch %v", err)
+		}
+		sketches = []schedule.Sketch{{Name: filepath.Base(*sketch), Trace: t}}
+	}
+	if !*headless {
+		fmt.Fprintln(errOut, "colt: the console (TUI) is not available yet; running headless (pass --headless to say so and silence this note)")
+	}
+	be, err := core.OpenBackend(cfg)
+	if err != nil {
+		return fail(errOut, exitUsage, "%v", err)
+	}
+	store, err := core.OpenStore(cfg.WorkDir)
+	if err != nil {
+		return fail(errOut, exitFailure, "tune: %v", err)
+	}
+	defer store.Close()
+	if msg := store.Repaired(); msg != "" {
+		fmt.Fprintln(errOut, "colt: "+msg)
+	}
+	tuner, err := core.NewTuner(core.TuneOptions{
+		Workload: w, Backend: be, Store: store, WorkDir: cfg.WorkDir, Strategy: strat,
+		Budget: *budget, Seed: *seed, Search: cfg.Search, Sketches: sketches,
+		OnEvent: headlessPrinter(errOut),
+	})
+	if err != nil {
+		return fail(errOut, exitUsage, "tune: %v", err)
+	}
+	rep, err := tuner.Run(ctx)
+	code := exitOK
+	if rep != nil {
+		printTuneSummary(out, rep, w.Description, cfg.WorkDir)
+		if *jsonOut != "" {
+			if werr := rep.WriteJSON(*jsonOut); werr != nil {
+				fmt.Fprintf(errOut, "colt: tune: %v\n", werr)
+				code = exitFailure
+			}
+		}
+	}
+	if err != nil {
+		if errors.Is(err, core.ErrInterrupted) {
+			return fail(errOut, exitFailure, "tune %s: %v; every measured candidate is recorded: rerun the same command to resume", w.Name, err)
+		}
+		return fail(errOut, exitFailure, "tune %s: %v", w.Name, err)
+	}
+	return code
+}
+
+// readTrace reads and parses a trace JSON file.
+func readTrace(path string) (*schedule.Trace, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		var pe *fs.PathError
+		if errors.As(err, &pe) {
+			return nil, fmt.Errorf("%s: %v", path, pe.Err)
+		}
+		return nil, err
+	}
+	t, err := schedule.ParseTrace(data)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %v (want a trace JSON file such as colt export writes: {\"insts\": [...]})", path, err)
+	}
+	return t, nil
+}
+
+// headlessPrinter prints one progress line per sample and every note on errOut.
+func headlessPrinter(errOut io.Writer) func(core.Event) {
+	return func(e core.Event) {
+		switch e.Kind {
+		case core.EventNote:
+			fmt.Fprintf(errOut, "colt: %s: %s\n", e.Workload, e.Message)
+		case core.EventStart:
+			fmt.Fprintf(errOut, "colt: %s: tuning with %s search, budget %d new candidates; baseline %s (%.3f GFLOP/s)\n",
+				e.Workload, e.Strategy, e.Budget, seconds(e.BaselineS), e.BaselineGFLOPS)
+		case core.EventSample:
+			width := len(fmt.Sprint(e.Budget))
+			lat := seconds(e.LatencyS)
+			best := "best -"
+			if e.BestS > 0 {
+				best = fmt.Sprintf("best %s %.2f GFLOP/s %.2f×", seconds(e.BestS), e.BestGFLOPS, e.Speedup)
+			}
+			line := fmt.Sprintf("colt: [%*d/%d] %-12s %10s  %s  elapsed %s  eta %s",
+				width, e.Sample, e.Budget, e.Status, lat, best, duration(e.Elapsed), duration(e.ETA))
+			if e.Status != core.StatusOK && e.Message != "" {
+				line += "  (" + clip(e.Message, 100) + ")"
+			}
+			fmt.Fprintln(errOut, line)
+		}
+	}
+}
+
+// duration prints a duration rounded for a progress line.
+func duration(d time.Duration) string {
+	switch {
+	case d <= 0:
+		return "-"
+	case d < time.Minute:
+		return d.Round(100 * time.Millisecond).String()
+	}
+	return d.Round(time.Second).String()
+}
+
+// clip shortens s to at most n runes.
+func clip(s string, n int) string {
+	r := []rune(s)
+	if len(r) <= n {
+		return s
+	}
+	return string(r[:n-1]) + "…"
+}
+
+// printTuneSummary prints the end-of-run summary.
+func printTuneSummary(out io.Writer, r *core.Report, desc, workDir string) {
+	tw := tabwriter.NewWriter(out, 0, 0, 2, ' ', 0)
+	fmt.Fprintf(tw, "workload\t%s: %s\n", r.Workload, desc)
+	fmt.Fprintf(tw, "target\t%s\n", r.Target)
+	fmt.Fprintf(tw, "strategy\t%s, seed %d\n", r.Strategy, r.Seed)
+	samples := fmt.Sprintf("%d measured in this run (budget %d)", r.Samples, r.Budget)
+	if r.PreviousSamples > 0 {
+		samples += fmt.Sprintf(", %d from earlier runs", r.PreviousSamples)
+	}
+	fmt.Fprintf(tw, "samples\t%s\n", samples)
+	cached := ""
+	if r.BaselineCached {
+		cached = ", cached"
+	}
+	fmt.Fprintf(tw, "baseline\t%s unscheduled (%.3f GFLOP/s%s)\n", seconds(r.BaselineLatencyS), core.GFLOPS(r.FLOPs, r.BaselineLatencyS), cached)
+	if r.BestLatencyS != nil {
+		best := fmt.Sprintf("%s, %.3f GFLOP/s, %.2f× the baseline", seconds(*r.BestLatencyS), *r.BestGFLOPS, *r.Speedup)
+		if r.BestSample > 0 {
+			best += fmt.Sprintf(" (sample %d)", r.BestSample)
+		} else {
+			best += " (from an earlier run)"
+		}
+		fmt.Fprintf(tw, "best\t%s\n", best)
+	} else if r.Samples+r.PreviousSamples == 0 {
+		fmt.Fprintf(tw, "best\tnone: no candidate was measured\n")
+	} else {
+		fmt.Fprintf(tw, "best\tnone: no candidate succeeded\n")
+	}
+	var fails []string
+	for _, k := range core.FailureKinds() {
+		fails = append(fails, fmt.Sprintf("%s %d", k, r.Failures[k]))
+	}
+	fmt.Fprintf(tw, "failures\t%s\n", strings.Join(fails, ", "))
+	stop := map[string]string{
+		"budget":      "budget spent",
+		"exhausted":   "the design space yields no new candidate",
+		"interrupted": "interrupted",
+	}[r.StopReason]
+	fmt.Fprintf(tw, "stopped\t%s\n", stop)
+	fmt.Fprintf(tw, "wall time\t%s\n", duration(time.Duration(r.WallS*float64(time.Second))))
+	fmt.Fprintf(tw, "records\t%s\n", r.Records)
+	if r.BestLatencyS != nil {
+		fmt.Fprintf(tw, "next\tcolt export --workload %s --work-dir %s --out DIR\n", r.Workload, workDir)
+	}
+	tw.Flush()
+}

@@ -1,0 +1,232 @@
+package core
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"time"
+
+	"colt/backend"
+	"colt/schedule"
+	"colt/workloads"
+)
+
+// ExportOptions say what to export and where.
+type ExportOptions struct {
+	// Workload is the single-task workload whose best record is exported.
+	Workload *workloads.Workload
+	// Store holds the records.
+	Store *Store
+	// WorkDir holds the baseline cache (for the speedup in the header); may be empty.
+	WorkDir string
+	// Target is the machine the records were measured on (the records' target key).
+	Target backend.Target
+	// Compiler and CFlags are written into the C file's header.
+	Compiler string
+	CFlags   []string
+	// OutDir is the directory the files are written to; created when missing.
+	OutDir string
+}
+
+// ExportResult says what Export wrote.
+type ExportResult struct {
+	// Record is the exported record: the fastest successful one whose trace still builds the
+	// program that was measured.
+	Record Record
+	// Files are the paths written: the C kernel, the trace JSON and the TIR program.
+	Files []string
+	// Skipped counts faster records whose traces no longer build the measured program (the
+	// schedule rules changed since they were measured).
+	Skipped int
+}
+
+// The files Export writes into its output directory.
+const (
+	ExportKernelFile  = "kernel.c"
+	ExportTraceFile   = "trace.json"
+	ExportProgramFile = "program.tir"
+)
+
+// Export writes the best measured schedule of a workload: the C kernel (what was timed, with a
+// header comment giving the workload, target, compiler, flags, latency, throughput and the
+// schedule trace), the trace as JSON (for colt show --trace) and the scheduled TIR program.
+func Export(opt ExportOptions) (*ExportResult, error) {
+	w := opt.Workload
+	if w == nil || opt.Store == nil {
+		return nil, fmt.Errorf("export: workload and store are required")
+	}
+	if !w.IsSingle() {
+		return nil, fmt.Errorf("%s is a model of %d tasks; export one task at a time (e.g. --workload %s:%s)", w.Name, len(w.Tasks), w.Name, w.Tasks[0].Name)
+	}
+	task := w.Tasks[0]
+	f := task.Func()
+	workloadHash := schedule.StructuralHash(f)
+	target := opt.Target.String()
+	recs := opt.Store.Records(workloadHash, target)
+	var ok []Record
+	for _, r := range recs {
+		if usableLatency(r) {
+			ok = append(ok, r)
+		}
+	}
+	if len(ok) == 0 {
+		return nil, fmt.Errorf("no successful record of %s on this target in %s (%d records of it, none ok); run colt tune --workload %s with this work dir first",
+			w.Name, opt.Store.Path(), len(recs), w.Name)
+	}
+	slices.SortStableFunc(ok, func(a, b Record) int {
+		switch {
+		case a.LatencyS < b.LatencyS:
+			return -1
+		case a.LatencyS > b.LatencyS:
+			return 1
+		}
+		return 0
+	})
+	space := SpaceOptionsFor(opt.Target)
+	res := &ExportResult{}
+	var (
+		built *schedule.Func
+		trace *schedule.Trace
+	)
+	for _, r := range ok {
+		t, err := schedule.ParseTrace(r.Trace)
+		if err != nil {
+			res.Skipped++
+			continue
+		}
+		g, err := buildSafely(f, t, space)
+		if err != nil || schedule.StructuralHash(g) != r.CandidateHash {
+			res.Skipped++
+			continue
+		}
+		res.Record, built, trace = r, g, t
+		break
+	}
+	if built == nil {
+		return nil, fmt.Errorf("none of the %d successful records of %s rebuilds the program that was measured (the schedule rules changed since); tune again", len(ok), w.Name)
+	}
+	kernel, err := backend.LowerC(built, backend.LowerOptions{Precision: schedule.Float32})
+	if err != nil {
+		return nil, fmt.Errorf("lower the best schedule of %s to C: %w", w.Name, err)
+	}
+	traceJSON, err := trace.MarshalIndent()
+	if err != nil {
+		return nil, fmt.Errorf("encode the trace: %w", err)
+	}
+	var base *Baseline
+	if opt.WorkDir != "" {
+		if b, ok := LoadBaseline(opt.WorkDir, workloadHash, target); ok {
+			base = &b
+		}
+	}
+	if err := os.MkdirAll(opt.OutDir, 0o755); err != nil {
+		return nil, fmt.Errorf("export: %w", err)
+	}
+	if len(opt.CFlags) == 0 {
+		opt.CFlags = backend.DefaultCFlags()
+	}
+	files := []struct {
+		name string
+		data string
+	}{
+		{ExportKernelFile, exportHeader(w, task, res.Record, trace, base, opt) + kernel},
+		{ExportTraceFile, string(traceJSON) + "\n"},
+		{ExportProgramFile, schedule.Print(built)},
+	}
+	for _, file := range files {
+		path := filepath.Join(opt.OutDir, file.name)
+		if err := os.WriteFile(path, []byte(file.data), 0o644); err != nil {
+			return nil, fmt.Errorf("export: %w", err)
+		}
+		res.Files = append(res.Files, path)
+	}
+	return res, nil
+}
+
+// buildSafely is schedule.Build with a panic turned into an error.
+func buildSafely(f *schedule.Func, t *schedule.Trace, space schedule.SpaceOptions) (g *schedule.Func, err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			g, err = nil, fmt.Errorf("building the trace panicked: %v", p)
+		}
+	}()
+	return schedule.Build(f, t, space)
+}
+
+// exportHeader is the comment at the top of an exported kernel.
+func exportHeader(w *workloads.Workload, task *workloads.Task, r Record, t *schedule.Trace, base *Baseline, opt ExportOptions) string {
+	var b strings.Builder
+	line := func(format string, args ...any) {
+		text := strings.ReplaceAll(fmt.Sprintf(format, args...), "*/", "* /")
+		b.WriteString(strings.TrimRight(" * "+text, " ") + "\n")
+	}
+	b.WriteString("/*\n")
+	line("colt export: the fastest measured schedule of workload %q", w.Name)
+	if w.Description != "" {
+		line("  %s", w.Description)
+	}
+	line("")
+	line("target:    %s", r.Target)
+	line("compiler:  %s %s", opt.Compiler, strings.Join(opt.CFlags, " "))
+	perf := fmt.Sprintf("latency:   %s median", FormatSeconds(r.LatencyS))
+	if len(r.LatenciesS) > 0 {
+		perf += fmt.Sprintf(" of %d repeats", len(r.LatenciesS))
+	}
+	perf += fmt.Sprintf(", %.3f GFLOP/s (%.4g GFLOP per call)", GFLOPS(task.FLOPs, r.LatencyS), float64(task.FLOPs)/1e9)
+	line("%s", perf)
+	if base != nil {
+		line("baseline:  %s unscheduled, %.2f× speedup", FormatSeconds(base.LatencyS), base.LatencyS/r.LatencyS)
+	}
+	when := ""
+	if !r.Time.IsZero() {
+		when = r.Time.UTC().Format(time.RFC3339) + ", "
+	}
+	line("measured:  %ssample %d of a %s run (seed %d), candidate %s", when, r.Sample, r.Strategy, r.Seed, r.CandidateHash)
+	if r.MaxRelErr > 0 {
+		line("check:     max relative error %.2g against the double-precision reference", r.MaxRelErr)
+	}
+	line("")
+	line("schedule trace (TVM-style; %s holds it as JSON for colt show --trace):", ExportTraceFile)
+	text := strings.TrimRight(t.String(), "\n")
+	if text == "" {
+		text = "(empty: the unscheduled program)"
+	}
+	for _, l := range strings.Split(text, "\n") {
+		line("  %s", l)
+	}
+	b.WriteString(" */\n")
+	return b.String()
+}
+
+// FormatSeconds prints a latency in the unit that keeps it readable: "12.30 µs", "4.560 ms",
+// "1.200 s"; "-" when there is none.
+func FormatSeconds(s float64) string {
+	switch {
+	case s <= 0:
+		return "-"
+	case s < 1e-3:
+		return fmt.Sprintf("%.2f µs", s*1e6)
+	case s < 1:
+		return fmt.Sprintf("%.3f ms", s*1e3)
+	}
+	return fmt.Sprintf("%.3f s", s)
+}
+
+// EmitTrace builds the program a trace makes of a task's unscheduled program (replay,
+// postprocessors, verifier) and renders it as TIR ("tir") or C ("c"). A trace that does not
+// apply is an error saying why.
+func EmitTrace(t *workloads.Task, tr *schedule.Trace, space schedule.SpaceOptions, format string) (string, error) {
+	if format != "tir" && format != "c" && format != "" {
+		return "", fmt.Errorf("unknown --emit format %q: want tir or c", format)
+	}
+	g, err := buildSafely(t.Func(), tr, space)
+	if err != nil {
+		return "", fmt.Errorf("the trace does not apply to the program: %w", err)
+	}
+	if format == "c" {
+		return backend.LowerC(g, backend.LowerOptions{Precision: schedule.Float32})
+	}
+	return schedule.Print(g), nil
+}

@@ -1,0 +1,225 @@
+package core
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"math/rand/v2"
+	"slices"
+	"strings"
+
+	"colt/schedule"
+)
+
+// Candidate is one schedule a strategy proposes: a fully decided trace and, once prepared by
+// Problem.Prepare, the program it builds and that program's structural hash.
+type Candidate struct {
+	// Trace is the decided trace; replaying it on the unscheduled program gives the schedule.
+	Trace *schedule.Trace
+	// Func is the built program (replay, postprocessors, verifier); nil when the trace is
+	// invalid.
+	Func *schedule.Func
+	// Hash is schedule.StructuralHash(Func), the deduplication key; for an invalid trace it is
+	// InvalidHash(Trace), so the same invalid trace is not tried twice either.
+	Hash string
+	// Err says why schedule.Build rejected the trace; non-nil means the candidate is invalid.
+	Err error
+	// Proposer names who proposed the candidate: a strategy, later a model.
+	Proposer string
+	// Mutator names the mutation that made the candidate from Parent ("" for a sample).
+	Mutator string
+	// Parent is the hash of the candidate this one was mutated from ("" for a sample).
+	Parent string
+
+	prepared bool
+}
+
+// Valid reports whether the candidate's trace built a program.
+func (c *Candidate) Valid() bool { return c.Err == nil && c.Func != nil }
+
+// InvalidHash is the key an invalid trace is remembered by: "invalid-" and 32 hex digits of the
+// SHA-256 of its JSON.
+func InvalidHash(t *schedule.Trace) string {
+	data, _ := json.Marshal(t)
+	sum := sha256.Sum256(data)
+	return "invalid-" + hex.EncodeToString(sum[:16])
+}
+
+// Measured is a candidate with the outcome of its measurement.
+type Measured struct {
+	Candidate *Candidate
+	// Status is a record status: "ok" or a failure ("invalid", "build_error", "timeout",
+	// "crash", "wrong_result").
+	Status string
+	// LatencyS is the median latency in seconds; only for status ok.
+	LatencyS float64
+	// Message says what happened, for failures.
+	Message string
+	// Sample is the 1-based index of the measurement in this run; 0 for a record of an earlier
+	// run.
+	Sample int
+}
+
+// OK reports whether the candidate built, ran and matched the reference.
+func (m Measured) OK() bool { return m.Status == StatusOK && m.LatencyS > 0 }
+
+// Problem is what a strategy searches: one task's unscheduled program, its design space and
+// the one random source of the run. It also answers whether a candidate is already known
+// (measured in this run or an earlier one, or failed), so strategies never propose a candidate
+// twice.
+type Problem struct {
+	// Workload names the task being tuned.
+	Workload string
+	// Func is the unscheduled program; read it, never change it (Build and Replay copy it).
+	Func *schedule.Func
+	// FLOPs is the floating-point work of one run of the program.
+	FLOPs int64
+	// Sketches are the designs of the space; strategies sample them uniformly.
+	Sketches []schedule.Sketch
+	// Space is the target description the rules, postprocessors and mutators use.
+	Space schedule.SpaceOptions
+	// Rand is the run's only random source, seeded by --seed.
+	Rand *rand.Rand
+
+	known func(hash string) bool
+
+	// Prepared counts the traces Prepare built; Invalid those it rejected, LastInvalid the
+	// error of the latest. The tuner reports them when a batch comes back empty.
+	Prepared, Invalid int
+	LastInvalid       error
+}
+
+// NewProblem describes a search problem; known reports whether a candidate hash is already
+// measured or failed (nil: nothing is known).
+func NewProblem(workload string, f *schedule.Func, flops int64, sketches []schedule.Sketch, space schedule.SpaceOptions, rng *rand.Rand, known func(string) bool) *Problem {
+	if known == nil {
+		known = func(string) bool { return false }
+	}
+	return &Problem{Workload: workload, Func: f, FLOPs: flops, Sketches: sketches, Space: space, Rand: rng, known: known}
+}
+
+// Known reports whether a candidate with this hash was measured (or failed) already, in this
+// run or an earlier one in the same work dir. Such candidates are never measured again.
+func (p *Problem) Known(hash string) bool { return p.known(hash) }
+
+// Prepare builds a decided trace into a candidate: schedule.Build (replay, postprocessors,
+// verifier) and the structural hash. A trace that does not build gives an invalid candidate
+// (Err set, Hash = InvalidHash); Prepare itself never fails or panics.
+func (p *Problem) Prepare(t *schedule.Trace) (c *Candidate) {
+	c = &Candidate{Trace: t, prepared: true}
+	p.Prepared++
+	defer func() {
+		if r := recover(); r != nil { // untrusted traces must never take the run down
+			c.Func, c.Err = nil, fmt.Errorf("building the trace panicked: %v", r)
+		}
+		if c.Err != nil {
+			c.Func, c.Hash = nil, InvalidHash(t)
+			p.Invalid++
+			p.LastInvalid = c.Err
+		}
+	}()
+	if t == nil {
+		c.Trace = &schedule.Trace{}
+		c.Err = fmt.Errorf("no trace")
+		return c
+	}
+	f, err := schedule.Build(p.Func, t, p.Space)
+	if err != nil {
+		c.Err = err
+		return c
+	}
+	c.Func, c.Hash = f, schedule.StructuralHash(f)
+	return c
+}
+
+// prepare fills in the program and hash of a candidate a strategy did not prepare, keeping its
+// proposer, mutator and parent.
+func (p *Problem) prepare(c *Candidate) *Candidate {
+	if c.prepared {
+		return c
+	}
+	out := p.Prepare(c.Trace)
+	out.Proposer, out.Mutator, out.Parent = c.Proposer, c.Mutator, c.Parent
+	return out
+}
+
+// Sample draws a random candidate: a sketch chosen uniformly, its decisions sampled afresh
+// (schedule.SampleCandidate), then prepared. It returns nil when the space has no sketch; a
+// sample that fails is an invalid candidate.
+func (p *Problem) Sample() *Candidate {
+	if len(p.Sketches) == 0 {
+		return nil
+	}
+	sk := p.Sketches[p.Rand.IntN(len(p.Sketches))]
+	t, err := sampleCandidate(p.Func, sk.Trace, p.Rand)
+	if err != nil {
+		p.Invalid++
+		p.LastInvalid = err
+		return &Candidate{Trace: sk.Trace, Err: err, Hash: InvalidHash(sk.Trace), prepared: true}
+	}
+	return p.Prepare(t)
+}
+
+// sampleCandidate is schedule.SampleCandidate with panics turned into errors.
+func sampleCandidate(f *schedule.Func, sketch *schedule.Trace, rng *rand.Rand) (t *schedule.Trace, err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			t, err = nil, fmt.Errorf("sampling the sketch panicked: %v", r)
+		}
+	}()
+	if sketch == nil {
+		sketch = &schedule.Trace{}
+	}
+	return schedule.SampleCandidate(f, sketch, rng)
+}
+
+// mutate is schedule.Mutate with panics turned into errors.
+func mutate(p *Problem, t *schedule.Trace) (out *schedule.Trace, name string, err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			out, name, err = nil, "", fmt.Errorf("mutation panicked: %v", r)
+		}
+	}()
+	return schedule.Mutate(p.Func, t, p.Space, p.Rand)
+}
+
+// Strategy is a search strategy: given the problem and what is already known, it proposes
+// batches of candidates and learns from their results. The tuner builds a batch in parallel,
+// times it candidate by candidate, records every result and hands the results back through
+// Observe before asking for the next batch.
+type Strategy interface {
+	// Name is the strategy's name as --strategy spells it.
+	Name() string
+	// Init is called once, before the first Propose, with the problem and the records of
+	// earlier runs for the same workload and target (warm start; Sample is 0 in them).
+	Init(p *Problem, prior []Measured) error
+	// Propose returns up to n new candidates, prepared with Problem.Prepare (or with only a
+	// Trace, which the tuner then prepares). Fewer than n, or none, means the strategy found
+	// no more new candidates this time; the run stops after search.max_empty_batches batches
+	// in a row without a new one. Candidates already known are skipped by the tuner.
+	Propose(n int) []*Candidate
+	// Observe receives the results of the candidates of the last batch that were measured,
+	// in order (a run interrupted mid-batch reports nothing).
+	Observe(results []Measured)
+}
+
+// StrategyNames lists the strategies --strategy accepts.
+func StrategyNames() []string { return []string{"evolutionary", "random"} }
+
+func knownStrategy(name string) bool { return slices.Contains(StrategyNames(), name) }
+
+// NewStrategy returns the named strategy configured from the [search] settings. The
+// evolutionary strategy ranks candidates with scorer (nil: the InheritScorer estimate).
+func NewStrategy(name string, cfg SearchConfig, scorer Scorer) (Strategy, error) {
+	switch name {
+	case "random":
+		return NewRandom(), nil
+	case "evolutionary":
+		if scorer == nil {
+			scorer = NewInheritScorer(cfg.Evolutionary.InheritDiscount)
+		}
+		return NewEvolutionary(cfg.Evolutionary, scorer), nil
+	}
+	return nil, fmt.Errorf("unknown strategy %q: want %s (COLT and MCTS arrive in a later release)", name, strings.Join(StrategyNames(), " or "))
+}
