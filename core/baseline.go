@@ -110,14 +110,18 @@ func writeFileAtomic(path string, v any) error {
 	return os.Rename(tmp.Name(), path)
 }
 
+// MinCandidateTimeout is the least time a candidate run gets: process start, input generation
+// and the timing protocol's calibration of a fast kernel take their own time.
+const MinCandidateTimeout = 10 * time.Second
+
 // CandidateRunTimeout is the run timeout of one candidate, from the baseline latency L: a
 // candidate's run is a warm-up call plus repeat timed repeats of at least min_repeat_ms each,
 // so a candidate as slow as the unscheduled program needs about (repeat+1) × max(L,
 // min_repeat_ms). A candidate slower than the baseline is useless, so factor (2 by default)
-// times that is enough; it never goes below the configured backend run timeout, which covers
-// process start, input generation and the timing protocol's calibration of fast kernels.
+// times that is enough; the result is at least MinCandidateTimeout and at most the configured
+// backend run timeout.
 func CandidateRunTimeout(cfg backend.Config, baselineS, factor float64) time.Duration {
 	per := max(baselineS, float64(cfg.MinRepeatMs)/1000)
 	t := time.Duration(factor * float64(cfg.Repeat+1) * per * float64(time.Second))
-	return max(cfg.RunTimeout, t)
+	return min(max(t, MinCandidateTimeout), max(cfg.RunTimeout, MinCandidateTimeout))
 }

@@ -487,14 +487,14 @@ func TestTuneInterrupted(t *testing.T) {
 }
 
 func TestCandidateRunTimeout(t *testing.T) {
-	cfg := backend.Config{RunTimeout: 10 * time.Second, Repeat: 3, MinRepeatMs: 100}
+	cfg := backend.Config{RunTimeout: 120 * time.Second, Repeat: 3, MinRepeatMs: 100}
 	for _, c := range []struct {
 		baseline float64
 		want     time.Duration
 	}{
-		{0.001, 10 * time.Second}, // fast program: the configured floor
-		{2, 16 * time.Second},     // 2 × (3+1) × 2 s
-		{30, 240 * time.Second},   // a slow unscheduled layer
+		{0.001, MinCandidateTimeout}, // fast program: the floor
+		{2, 16 * time.Second},        // 2 × (3+1) × 2 s
+		{30, 120 * time.Second},      // a slow unscheduled layer: the configured cap
 	} {
 		if got := CandidateRunTimeout(cfg, c.baseline, 2); got != c.want {
 			t.Errorf("baseline %gs: %v, want %v", c.baseline, got, c.want)

@@ -1,6 +1,15 @@
-// Package schedule holds colt's TIR-like intermediate representation of a tensor program:
-// buffers, loop nests, blocks and scalar expressions, with a deterministic TVMScript-like
-// printer, a name-independent structural hash and a verifier that reports every problem it
-// finds. Later it also holds the schedule primitives, traces, design-space rules and mutators
-// that transform a program. It imports none of the project's other packages.
+// Package schedule holds colt's TIR-like intermediate representation of a tensor program and
+// everything that transforms it.
+//
+// The IR (stmt.go, expr.go, buffer.go) is buffers, loop nests, blocks and scalar expressions,
+// with a deterministic TVMScript-like printer, a name-independent structural hash and a
+// verifier that reports every problem it finds.
+//
+// A Schedule applies primitives (prim_*.go) to a copy of a program and records them in a Trace
+// (trace.go) with the decisions of its sampling instructions (sampling.go); Replay rebuilds a
+// schedule from a trace. DesignSpace (rules.go) builds the sketches of a program's CPU design
+// space, Build replays a decided trace and runs the postprocessors (postproc.go) and the
+// verifier, and the Mutators (mutators.go) are the transformation vocabulary of the search.
+//
+// The package imports none of the project's other packages.
 package schedule

@@ -201,3 +201,44 @@ func randomPrimitive(s *schedule.Schedule, rng *rand.Rand) error {
 		return s.Annotate(anyLoop(), schedule.AnnAutoUnrollStep, schedule.Lit(16))
 	}
 }
+
+func TestComputeLocationMutatorMovesABlock(t *testing.T) {
+	prog := st.Conv2D(1, 2, 3, 6, 6)
+	want := st.Run(prog, 1)
+	opt := schedule.DefaultSpaceOptions(2)
+	sketches, err := schedule.DesignSpace(prog, opt)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rng := rand.New(rand.NewPCG(3, 3))
+	m, ok := schedule.MutatorByName(schedule.MutComputeLocation)
+	if !ok {
+		t.Fatal("no ComputeLocation mutator")
+	}
+	moved := 0
+	for i := 0; i < 12; i++ {
+		tr, err := schedule.SampleCandidate(prog, sketches[i%len(sketches)].Trace, rng)
+		if err != nil {
+			t.Fatal(err)
+		}
+		next, err := m.Apply(prog, tr, opt, rng)
+		if err != nil {
+			t.Fatalf("ComputeLocation found nothing to move in a program with a padding stage: %v", err)
+		}
+		for j, in := range next.Insts {
+			if in.Kind == schedule.KindSampleComputeLocation && in.Decision[0] != tr.Insts[j].Decision[0] {
+				moved++
+			}
+		}
+		p, err := schedule.Build(prog, next, opt)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := st.Equal(st.Run(p, 1), want, 1e-9); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if moved != 12 {
+		t.Fatalf("the padding stage moved in %d of 12 mutations, want every one", moved)
+	}
+}
