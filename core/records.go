@@ -23,7 +23,7 @@ type Record struct {
 	Target        string          `json:"target"`         // target key (backend target description)
 	CandidateHash string          `json:"candidate_hash"` // structural hash of the scheduled program (dedup key)
 	Trace         json.RawMessage `json:"trace"`          // schedule trace JSON (opaque here)
-	Status        string          `json:"status"`         // "ok", "invalid", "build_error", "timeout", "crash", "wrong"
+	Status        string          `json:"status"`         // "ok", "invalid", "build_error", "timeout", "crash", "wrong_result"
 	Message       string          `json:"message,omitempty"`
 	LatencyS      float64         `json:"latency_s,omitempty"` // median, only for status ok
 	LatenciesS    []float64       `json:"latencies_s,omitempty"`
