@@ -15,6 +15,7 @@ import (
 
 	"colt/core"
 	"colt/schedule"
+	"colt/scoring"
 )
 
 func runTune(ctx context.Context, args []string, out, errOut io.Writer) int {
@@ -27,6 +28,7 @@ func runTune(ctx context.Context, args []string, out, errOut io.Writer) int {
 	seed := fs.Uint64("seed", 0, "seed of the search's random choices (default: seed from the config, 1);\nkernel inputs always use the config seed")
 	headless := fs.Bool("headless", false, "print progress lines instead of the console (for now the only mode: without it colt\nsays the console comes later and runs headless)")
 	jsonOut := fs.String("json-out", "", "write the run's report (summary and per-sample history) as JSON to this file")
+	costModel := fs.Bool("cost-model", true, "rank the evolutionary search's candidates with the learned cost model (the analytic\nestimate until it has data); false: the inherited-throughput estimate (default: costmodel.enabled)")
 	sketch := fs.String("sketch", "", "search the decisions of this trace JSON file (e.g. an exported trace.json)\ninstead of the built-in design space")
 	if ok, code := parse(fs, args); !ok {
 		return code
@@ -48,6 +50,9 @@ func runTune(ctx context.Context, args []string, out, errOut io.Writer) int {
 	}
 	if !set["seed"] {
 		*seed = cfg.Seed
+	}
+	if !set["cost-model"] {
+		*costModel = cfg.CostModel.Enabled
 	}
 	if *budget < 1 {
 		return fail(errOut, exitUsage, "tune: --budget is %d, want at least 1 (the number of new candidates to measure)", *budget)
@@ -92,6 +97,17 @@ func runTune(ctx context.Context, args []string, out, errOut io.Writer) int {
 	if msg := store.Repaired(); msg != "" {
 		fmt.Fprintln(errOut, "colt: "+msg)
 	}
+	var model *scoring.CostModel
+	if *costModel && *strategy == "evolutionary" {
+		f := w.Tasks[0].Func()
+		model = core.OpenCostModel(cfg, be.Target(), cat, func(format string, args ...any) {
+			fmt.Fprintf(errOut, "colt: "+format+"\n", args...)
+		})
+		strat, err = core.NewStrategy(*strategy, cfg.Search, core.NewCostModelScorer(model, schedule.StructuralHash(f)))
+		if err != nil {
+			return fail(errOut, exitUsage, "tune: --strategy: %v", err)
+		}
+	}
 	tuner, err := core.NewTuner(core.TuneOptions{
 		Workload: w, Backend: be, Store: store, WorkDir: cfg.WorkDir, Strategy: strat,
 		Budget: *budget, Seed: *seed, Search: cfg.Search, Sketches: sketches,
@@ -101,6 +117,12 @@ func runTune(ctx context.Context, args []string, out, errOut io.Writer) int {
 		return fail(errOut, exitUsage, "tune: %v", err)
 	}
 	rep, err := tuner.Run(ctx)
+	if model != nil {
+		// A training started by the last batch finishes and is saved for the next run.
+		if werr := model.Wait(); werr != nil {
+			fmt.Fprintf(errOut, "colt: cost model: the last training failed: %v\n", werr)
+		}
+	}
 	code := exitOK
 	if rep != nil {
 		printTuneSummary(out, rep, w.Description, cfg.WorkDir)

@@ -36,6 +36,7 @@ func commands() []command {
 		{"measure", "compile, check and time a workload's unscheduled program", runMeasure},
 		{"tune", "search schedules for a workload, recording every candidate", runTune},
 		{"export", "write the best measured schedule as C, trace JSON and TIR", runExport},
+		{"costmodel", "evaluate the cost model on the records, or export them as a dataset", runCostModel},
 	}
 }
 

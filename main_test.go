@@ -9,6 +9,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -445,5 +446,81 @@ func TestTuneKilledRunResumes(t *testing.T) {
 	uniqueHashes(t, recs)
 	if len(recs) != left+30 {
 		t.Errorf("%d records, want the %d the killed run left plus the rerun's 30", len(recs), left)
+	}
+}
+
+func TestCostModelEvalAndExportDataset(t *testing.T) {
+	config := writeConfig(t, tiny16Config)
+	workDir := t.TempDir()
+	code, _, errOut := cli(t, "tune", "--config", config, "--work-dir", workDir, "--workload", "tiny16",
+		"--strategy", "random", "--budget", "16", "--seed", "3", "--headless")
+	if code != exitOK {
+		t.Fatalf("tune: exit %d\n%s", code, errOut)
+	}
+	code, out, errOut := cli(t, "costmodel", "eval", "--config", config, "--work-dir", workDir, "--json", "--test-share", "0.25")
+	if code != exitOK {
+		t.Fatalf("costmodel eval: exit %d\n%s", code, errOut)
+	}
+	var rep core.CostModelEval
+	if err := json.Unmarshal([]byte(out), &rep); err != nil {
+		t.Fatalf("eval --json: %v\n%s", err, out)
+	}
+	if len(rep.Workloads) != 1 || rep.Workloads[0].Workload != "tiny16" || rep.Workloads[0].Test < 2 || rep.Examples < 10 {
+		t.Fatalf("eval report: %+v", rep)
+	}
+	for _, q := range []core.RankingQuality{rep.Workloads[0].Learned, rep.Workloads[0].Analytic} {
+		if q.PairwiseAccuracy < 0 || q.PairwiseAccuracy > 1 || q.Spearman < -1 || q.Spearman > 1 {
+			t.Errorf("quality out of range: %+v", q)
+		}
+	}
+	code, out, _ = cli(t, "costmodel", "eval", "--config", config, "--work-dir", workDir)
+	if code != exitOK || !strings.Contains(out, "PAIRWISE") || !strings.Contains(out, "analytic") {
+		t.Errorf("costmodel eval table: exit %d\n%s", code, out)
+	}
+
+	csv := filepath.Join(t.TempDir(), "data.csv")
+	code, out, errOut = cli(t, "costmodel", "export-dataset", "--config", config, "--work-dir", workDir, "--out", csv)
+	if code != exitOK {
+		t.Fatalf("export-dataset: exit %d\n%s%s", code, out, errOut)
+	}
+	data, _ := os.ReadFile(csv)
+	query, _ := os.ReadFile(csv + ".query")
+	weights, _ := os.ReadFile(csv + ".weight")
+	names, _ := os.ReadFile(csv + ".names")
+	rows := strings.Split(strings.TrimSpace(string(data)), "\n")
+	total := 0
+	for _, q := range strings.Fields(string(query)) {
+		n, err := strconv.Atoi(q)
+		if err != nil || n < 1 {
+			t.Fatalf("query file line %q", q)
+		}
+		total += n
+	}
+	if total != len(rows) || len(strings.Fields(string(weights))) != len(rows) {
+		t.Fatalf("%d rows, the query file counts %d, the weight file has %d lines", len(rows), total, len(strings.Fields(string(weights))))
+	}
+	if cols := len(strings.Split(rows[0], ",")); cols != len(strings.Fields(string(names))) {
+		t.Fatalf("%d columns, %d names", cols, len(strings.Fields(string(names))))
+	}
+}
+
+func TestCostModelCommandErrors(t *testing.T) {
+	empty := t.TempDir()
+	tests := []struct {
+		args []string
+		code int
+		want string
+	}{
+		{[]string{"costmodel"}, exitUsage, "Usage: colt costmodel"},
+		{[]string{"costmodel", "train"}, exitUsage, `unknown subcommand "train"`},
+		{[]string{"costmodel", "eval", "--work-dir", empty}, exitFailure, "run colt tune with this work dir first"},
+		{[]string{"costmodel", "eval", "--work-dir", empty, "--test-share", "1.5"}, exitUsage, "--test-share is 1.5"},
+		{[]string{"costmodel", "export-dataset", "--work-dir", empty}, exitUsage, "--out is required"},
+	}
+	for _, tt := range tests {
+		code, _, errOut := cli(t, tt.args...)
+		if code != tt.code || !strings.Contains(errOut, tt.want) {
+			t.Errorf("colt %s: exit %d, stderr %q; want exit %d and %q", strings.Join(tt.args, " "), code, errOut, tt.code, tt.want)
+		}
 	}
 }

@@ -24,6 +24,7 @@ type Config struct {
 	Seed      uint64                    `toml:"seed"`
 	Backend   BackendConfig             `toml:"backend"`
 	Search    SearchConfig              `toml:"search"`
+	CostModel CostModelConfig           `toml:"costmodel"`
 	Workloads map[string]workloads.Spec `toml:"workloads"`
 
 	// Path is the file the configuration came from ("" for built-in defaults).
@@ -55,8 +56,42 @@ func DefaultConfig() Config {
 			Repeat:        d.Repeat,
 			MinRepeatMs:   d.MinRepeatMs,
 		},
-		Search: DefaultSearchConfig(),
+		Search:    DefaultSearchConfig(),
+		CostModel: DefaultCostModelConfig(),
 	}
+}
+
+// CostModelConfig sets how the learned cost model ranks candidates and when it retrains.
+type CostModelConfig struct {
+	// Enabled makes the evolutionary search rank candidates with the cost model (the analytic
+	// estimate until the model has data); false keeps the inherited-throughput estimate.
+	Enabled bool `toml:"enabled"`
+	// MinSamples is how many successfully measured candidates the first training needs.
+	MinSamples int `toml:"min_samples"`
+	// RetrainGrowth retrains when the training set has grown by this fraction.
+	RetrainGrowth float64 `toml:"retrain_growth"`
+	// FailureWeight is the training weight of a failed candidate (label 0).
+	FailureWeight float64 `toml:"failure_weight"`
+}
+
+// DefaultCostModelConfig is the [costmodel] configuration used when colt.toml says nothing.
+func DefaultCostModelConfig() CostModelConfig {
+	return CostModelConfig{Enabled: true, MinSamples: 32, RetrainGrowth: 0.2, FailureWeight: 0.2}
+}
+
+// problems lists what is wrong with a cost-model configuration.
+func (c CostModelConfig) problems() []string {
+	var bad []string
+	if c.MinSamples < 2 {
+		bad = append(bad, fmt.Sprintf("costmodel.min_samples is %d, want ≥ 2", c.MinSamples))
+	}
+	if !(c.RetrainGrowth > 0 && c.RetrainGrowth <= 10) {
+		bad = append(bad, fmt.Sprintf("costmodel.retrain_growth is %g, want more than 0 (0.2 = retrain at 20%% more data)", c.RetrainGrowth))
+	}
+	if !(c.FailureWeight >= 0 && c.FailureWeight <= 1) {
+		bad = append(bad, fmt.Sprintf("costmodel.failure_weight is %g, want 0 to 1", c.FailureWeight))
+	}
+	return bad
 }
 
 // DefaultConfigFile is the configuration file read when no --config is given, if it exists.
@@ -113,6 +148,7 @@ func (c Config) check() error {
 		bad = append(bad, "backend.build_workers and backend.threads must be ≥ 0 (0 = one per core)")
 	}
 	bad = append(bad, c.Search.problems()...)
+	bad = append(bad, c.CostModel.problems()...)
 	if len(bad) > 0 {
 		where := c.Path
 		if where == "" {

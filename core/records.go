@@ -369,3 +369,30 @@ func cloneRecord(r Record) Record {
 	}
 	return r
 }
+
+// ReadRecords reads every complete record of the store in dir without locking it or changing
+// the file, for analyses (cost-model evaluation, dataset export) that may run while a tuning
+// run appends: an incomplete last line is skipped, a bad line elsewhere is an error.
+func ReadRecords(dir string) ([]Record, error) {
+	path := filepath.Join(dir, RecordsFile)
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("records %s: %w", path, err)
+	}
+	var out []Record
+	lines := bytes.Split(data, []byte("\n"))
+	for i, line := range lines {
+		if len(bytes.TrimSpace(line)) == 0 {
+			continue
+		}
+		r, err := parseRecord(line)
+		if err != nil {
+			if i == len(lines)-1 {
+				break // an append in progress or torn by a crash
+			}
+			return nil, fmt.Errorf("records %s: line %d is not a valid record: %v", path, i+1, err)
+		}
+		out = append(out, r)
+	}
+	return out, nil
+}

@@ -1,9 +1,6 @@
 package schedule
 
-import (
-	"errors"
-	"fmt"
-)
+import "errors"
 
 // errNoRandom is returned by a sampling instruction that has no decision to replay and no
 // random source to draw one from.
@@ -209,4 +206,3 @@ func (s *Schedule) ComputeLocations(b BlockRV) ([]*Loop, error) {
 	return s.computeLocations(blk), nil
 }
 
-var _ = fmt.Sprintf

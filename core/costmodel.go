@@ -1,0 +1,219 @@
+package core
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"io/fs"
+	"path/filepath"
+
+	"colt/backend"
+	"colt/schedule"
+	"colt/scoring"
+	"colt/workloads"
+)
+
+// HardwareFor describes a target to the cost model's analytic estimate.
+func HardwareFor(t backend.Target) scoring.Hardware {
+	hw := scoring.Hardware{Cores: max(t.Cores, 1), VectorBytes: max(t.VectorBytes, 16)}
+	for _, c := range t.Caches {
+		switch {
+		case c.Level == 1 && c.Type != "Instruction":
+			hw.L1 = c.Bytes
+		case c.Level == 2:
+			hw.L2 = c.Bytes
+		case c.Level == 3:
+			hw.L3 = c.Bytes
+		}
+	}
+	return hw
+}
+
+// CostModelPath is where a work dir keeps the learned cost model of a target: one model per
+// target, shared by every workload tuned there.
+func CostModelPath(workDir, target string) string {
+	sum := sha256.Sum256([]byte(target))
+	return filepath.Join(workDir, "costmodel", hex.EncodeToString(sum[:6])+".lgb.txt")
+}
+
+// CostModelOptions are the scoring options of a configuration for a target and work dir.
+func CostModelOptions(cfg CostModelConfig, t backend.Target, workDir string, logf func(string, ...any)) scoring.Options {
+	opt := scoring.DefaultOptions(HardwareFor(t))
+	opt.MinSamples = cfg.MinSamples
+	opt.RetrainGrowth = cfg.RetrainGrowth
+	opt.FailureWeight = cfg.FailureWeight
+	if workDir != "" {
+		opt.Path = CostModelPath(workDir, t.String())
+	}
+	opt.Logf = logf
+	return opt
+}
+
+// Example is a measured candidate rebuilt from its record, with its features: the cost
+// model's training and evaluation data.
+type Example struct {
+	Workload     string // workload name as recorded
+	WorkloadHash string
+	Hash         string // candidate hash
+	Func         *schedule.Func
+	Rows         [][]float64
+	LatencyS     float64 // 0 when the candidate failed
+}
+
+// Sample is the example as the cost model learns it.
+func (e Example) Sample() scoring.Sample {
+	return scoring.Sample{Workload: e.WorkloadHash, Rows: e.Rows, LatencyS: e.LatencyS}
+}
+
+// Examples rebuilds the records of one target into examples. Records of workloads the catalog
+// no longer has (or defines differently), records without a trace, traces that no longer build
+// and programs whose features cannot be extracted are skipped and counted.
+func Examples(records []Record, target string, cat *workloads.Catalog, space schedule.SpaceOptions) (out []Example, skipped int) {
+	type task struct {
+		f    *schedule.Func
+		hash string
+	}
+	tasks := map[string]*task{}
+	for _, r := range records {
+		if r.Target != target {
+			continue
+		}
+		t, ok := tasks[r.Workload]
+		if !ok {
+			t = nil
+			if w, err := cat.Get(r.Workload); err == nil && w.IsSingle() {
+				f := w.Tasks[0].Func()
+				t = &task{f: f, hash: schedule.StructuralHash(f)}
+			}
+			tasks[r.Workload] = t
+		}
+		if t == nil || t.hash != r.WorkloadHash || len(r.Trace) == 0 || string(r.Trace) == "null" {
+			skipped++
+			continue
+		}
+		tr, err := schedule.ParseTrace(r.Trace)
+		if err != nil {
+			skipped++
+			continue
+		}
+		p, err := schedule.Build(t.f, tr, space)
+		if err != nil {
+			skipped++
+			continue
+		}
+		rows, err := scoring.Extract(p)
+		if err != nil || len(rows) == 0 {
+			skipped++
+			continue
+		}
+		lat := 0.0
+		if r.Status == StatusOK && r.LatencyS > 0 {
+			lat = r.LatencyS
+		}
+		out = append(out, Example{Workload: r.Workload, WorkloadHash: r.WorkloadHash, Hash: r.CandidateHash, Func: p, Rows: rows, LatencyS: lat})
+	}
+	return out, skipped
+}
+
+// CostModelScorer ranks candidates for the evolutionary search with the cost model: a measured
+// candidate scores its measured throughput relative to the best of the run, any other the
+// model's prediction (the analytic estimate until the model has data). Every measurement it
+// observes also trains the model.
+type CostModelScorer struct {
+	model        *scoring.CostModel
+	workloadHash string
+	latency      map[string]float64 // measured candidates: hash → latency (0 = failed)
+	best         float64            // lowest measured latency
+}
+
+// NewCostModelScorer ranks candidates of one workload (by structural hash) with model.
+func NewCostModelScorer(model *scoring.CostModel, workloadHash string) *CostModelScorer {
+	return &CostModelScorer{model: model, workloadHash: workloadHash, latency: map[string]float64{}}
+}
+
+// Name implements Scorer.
+func (s *CostModelScorer) Name() string { return s.model.Source() }
+
+// Observe implements Scorer.
+func (s *CostModelScorer) Observe(results []Measured) {
+	var samples []scoring.Sample
+	for _, m := range results {
+		if m.Candidate == nil || m.Candidate.Hash == "" {
+			continue
+		}
+		if _, seen := s.latency[m.Candidate.Hash]; seen {
+			continue
+		}
+		lat := 0.0
+		if m.OK() {
+			lat = m.LatencyS
+			if s.best == 0 || lat < s.best {
+				s.best = lat
+			}
+		}
+		s.latency[m.Candidate.Hash] = lat
+		// Records of earlier runs come without a program; the tuner trains on them at start.
+		if m.Candidate.Func == nil {
+			continue
+		}
+		rows, err := scoring.Extract(m.Candidate.Func)
+		if err != nil || len(rows) == 0 {
+			continue
+		}
+		samples = append(samples, scoring.Sample{Workload: s.workloadHash, Rows: rows, LatencyS: lat})
+	}
+	s.model.Add(samples...)
+}
+
+// Predict implements Scorer.
+func (s *CostModelScorer) Predict(cands []*Candidate) []float64 {
+	out := make([]float64, len(cands))
+	var progs []*schedule.Func
+	var at []int
+	for i, c := range cands {
+		if c == nil {
+			continue
+		}
+		if lat, ok := s.latency[c.Hash]; ok {
+			if lat > 0 && s.best > 0 {
+				out[i] = s.best / lat
+			}
+			continue
+		}
+		if c.Func != nil {
+			progs = append(progs, c.Func)
+			at = append(at, i)
+		}
+	}
+	if len(progs) > 0 {
+		for k, v := range s.model.Predict(progs) {
+			out[at[k]] = v
+		}
+	}
+	return out
+}
+
+// OpenCostModel prepares a target's cost model for a run in a work dir: it loads the model saved
+// there (a warm start) and hands it the records the work dir holds for the target, which
+// starts a training in the background when there are enough. Records that cannot be rebuilt
+// are skipped and logged.
+func OpenCostModel(cfg Config, t backend.Target, cat *workloads.Catalog, logf func(string, ...any)) *scoring.CostModel {
+	model := scoring.New(CostModelOptions(cfg.CostModel, t, cfg.WorkDir, logf))
+	records, err := ReadRecords(cfg.WorkDir)
+	if err != nil {
+		if !errors.Is(err, fs.ErrNotExist) {
+			logf("cost model: cannot read the records (%v); starting without them", err)
+		}
+		return model
+	}
+	examples, skipped := Examples(records, t.String(), cat, SpaceOptionsFor(t))
+	if skipped > 0 {
+		logf("cost model: %d records of this target could not be rebuilt (unknown or changed workloads, stale traces); they are left out", skipped)
+	}
+	samples := make([]scoring.Sample, len(examples))
+	for i, e := range examples {
+		samples[i] = e.Sample()
+	}
+	model.Add(samples...)
+	return model
+}
