@@ -205,4 +205,3 @@ func (s *Schedule) ComputeLocations(b BlockRV) ([]*Loop, error) {
 	}
 	return s.computeLocations(blk), nil
 }
-
