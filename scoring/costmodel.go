@@ -120,10 +120,12 @@ func (c *CostModel) Add(samples ...Sample) {
 			c.okCount++
 		}
 	}
-	if c.training || c.okCount < c.opt.MinSamples {
-		return
-	}
-	if c.model != nil && c.trainedOn > 0 && float64(len(c.samples)) < float64(c.trainedOn)*(1+c.opt.RetrainGrowth) {
+	c.maybeTrainLocked()
+}
+
+// maybeTrainLocked starts a background training when the data calls for one and none runs.
+func (c *CostModel) maybeTrainLocked() {
+	if c.training || !c.needsTrainingLocked(len(c.samples), c.okCount) {
 		return
 	}
 	c.training = true
@@ -136,7 +138,11 @@ func (c *CostModel) Add(samples ...Sample) {
 func (c *CostModel) NeedsTraining(n, ok int) bool {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if ok < c.opt.MinSamples {
+	return c.needsTrainingLocked(n, ok)
+}
+
+func (c *CostModel) needsTrainingLocked(n, ok int) bool {
+	if ok < c.opt.MinSamples || n <= c.trainedOn {
 		return false
 	}
 	return c.model == nil || c.trainedOn == 0 || float64(n) >= float64(c.trainedOn)*(1+c.opt.RetrainGrowth)
@@ -165,7 +171,7 @@ func (c *CostModel) train(data []Sample) {
 	defer c.mu.Unlock()
 	c.training = false
 	c.lastErr = err
-	c.trainDone.Broadcast()
+	defer c.trainDone.Broadcast()
 	if err != nil {
 		c.opt.Logf("cost model: training on %d samples failed: %v; keeping the previous ranking", len(data), err)
 		return
@@ -173,6 +179,8 @@ func (c *CostModel) train(data []Sample) {
 	c.model = m
 	c.trainedOn = len(data)
 	c.opt.Logf("cost model: trained on %d samples (%d rows, %d rounds, validation loss %.4g)", len(data), res.Rows, res.Rounds, res.ValidLoss)
+	// Measurements that arrived during the training may already call for the next one.
+	c.maybeTrainLocked()
 }
 
 // TrainSamples trains on measured candidates with TVM's label: the best latency of the

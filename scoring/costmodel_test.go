@@ -157,3 +157,24 @@ func TestLabelledSanitisesAndRejectsEmptyData(t *testing.T) {
 		t.Errorf("failure weight %v, want 0.2", ds.Weights[2])
 	}
 }
+
+func TestMeasurementsDuringTrainingAreTrainedOnNext(t *testing.T) {
+	opt := DefaultOptions(Hardware{Cores: 2})
+	opt.MinSamples = 32
+	var log logBuffer
+	opt.Logf = log.logf
+	c := New(opt)
+	s := synthetic(64)
+	for i := 0; i < 4; i++ {
+		c.Add(s[i*16 : i*16+16]...) // no waiting: later batches arrive while a training runs
+	}
+	if err := c.Wait(); err != nil {
+		t.Fatal(err)
+	}
+	if c.NeedsTraining(64, 64) {
+		t.Fatalf("after Wait the model has not caught up with the 64 samples; log:\n%s", log.text())
+	}
+	if !strings.Contains(c.Source(), "64 samples") {
+		t.Fatalf("source %q, want a model trained on all 64 samples", c.Source())
+	}
+}
