@@ -62,6 +62,9 @@ type Event struct {
 	Elapsed time.Duration
 	ETA     time.Duration
 
+	// State is the run's state for the status line: "running", "paused", "pinned MODEL".
+	State string
+
 	// Report is the run's report, on EventDone only.
 	Report *Report
 }

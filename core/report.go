@@ -44,7 +44,8 @@ type Report struct {
 	// crash, wrong_result (every kind present, 0 when none).
 	Failures map[string]int `json:"failures"`
 	// StopReason is why the run ended: "budget" (all samples measured), "exhausted" (no new
-	// candidate in search.max_empty_batches batches in a row) or "interrupted".
+	// candidate in search.max_empty_batches batches in a row), "stopped" (the operator
+	// stopped it) or "interrupted".
 	StopReason string `json:"stop_reason"`
 	// WallS is the run's wall time in seconds, baseline and reference included.
 	WallS float64 `json:"wall_s"`

@@ -42,6 +42,9 @@ type TuneOptions struct {
 	// OnEvent, when set, receives an event at every step, synchronously on the tuning
 	// goroutine: it must return quickly (ChannelSink never blocks).
 	OnEvent func(Event)
+	// Commands, when set, carries operator actions (pause, pin, escalate, stop, export),
+	// applied between steps; each is answered with an EventControl.
+	Commands <-chan Command
 }
 
 // ErrInterrupted is returned (wrapped) by Tuner.Run when its context ended the run; the
@@ -99,6 +102,8 @@ type run struct {
 	known       map[string]bool
 	bestS       float64
 	failures    map[string]int
+	paused      bool   // by the operator
+	pinned      string // model pinned by the operator
 }
 
 // Run tunes until the budget is spent, the strategy stops finding new candidates, or ctx ends
@@ -128,7 +133,8 @@ func (r *run) note(msg string) {
 // event is a snapshot of the run's state.
 func (r *run) event(kind EventKind, fill func(*Event)) Event {
 	e := Event{Kind: kind, Time: time.Now(), Workload: r.opt.Workload.Name, Strategy: r.opt.Strategy.Name(),
-		Budget: r.opt.Budget, Target: r.opt.Backend.Target().String(), Failures: r.failures, BestS: r.bestS}
+		Budget: r.opt.Budget, Target: r.opt.Backend.Target().String(), Failures: r.failures, BestS: r.bestS,
+		State: r.state()}
 	if rep := r.report; rep != nil {
 		e.Sample, e.Previous, e.BaselineS = rep.Samples, rep.PreviousSamples, rep.BaselineLatencyS
 		e.BaselineGFLOPS = GFLOPS(r.task.FLOPs, e.BaselineS)
@@ -230,6 +236,10 @@ func (r *run) run() (*Report, error) {
 	r.emit(r.event(EventStart, nil))
 	empty := 0
 	for rep.Samples < opt.Budget {
+		if err := r.steer(); errors.Is(err, errStopped) {
+			rep.StopReason = "stopped"
+			return rep, nil
+		}
 		if r.ctx.Err() != nil {
 			rep.StopReason = "interrupted"
 			return rep, fmt.Errorf("%w after %d of %d samples: %v", ErrInterrupted, rep.Samples, opt.Budget, r.ctx.Err())
@@ -255,6 +265,10 @@ func (r *run) run() (*Report, error) {
 		results, err := r.measure(batch, ref, timeout, workloadHash, target)
 		if len(results) > 0 {
 			opt.Strategy.Observe(results)
+		}
+		if errors.Is(err, errStopped) {
+			rep.StopReason = "stopped"
+			return rep, nil
 		}
 		if err != nil {
 			if errors.Is(err, ErrInterrupted) {
@@ -336,6 +350,11 @@ func (r *run) measure(batch []*Candidate, ref *backend.Reference, timeout time.D
 			return results, err
 		}
 		results = append(results, m)
+		if i+1 < len(batch) {
+			if err := r.steer(); err != nil {
+				return results, err
+			}
+		}
 	}
 	return results, nil
 }

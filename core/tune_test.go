@@ -597,3 +597,62 @@ func TestExport(t *testing.T) {
 		t.Errorf("program.tir differs from the program trace.json builds (%v)", err)
 	}
 }
+
+func TestTuneAppliesOperatorCommands(t *testing.T) {
+	w := ttWorkload(t)
+	dir := t.TempDir()
+	store, err := OpenStore(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer store.Close()
+	cmds := make(chan Command, 8)
+	var controls []Event
+	tuner, err := NewTuner(TuneOptions{
+		Workload: w, Backend: ttBackend(t, filepath.Join(dir, "cache")), Store: store, WorkDir: dir,
+		Strategy: NewRandom(), Budget: 9, Seed: 1, Search: ttSearch(), Sketches: ttSketch(t, w), Commands: cmds,
+		OnEvent: func(e Event) {
+			switch {
+			case e.Kind == EventSample && e.Sample == 1:
+				cmds <- Command{Kind: CmdPause}
+				cmds <- Command{Kind: CmdExport}
+				cmds <- Command{Kind: CmdPin, Model: "gpt-5.2"}
+			case e.Kind == EventControl:
+				controls = append(controls, e)
+				if strings.HasPrefix(e.Message, "error: pin") {
+					cmds <- Command{Kind: CmdResume} // the run stays paused until here
+				}
+			case e.Kind == EventSample && e.Sample == 3:
+				cmds <- Command{Kind: CmdStop}
+			}
+		},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	rep, err := tuner.Run(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rep.StopReason != "stopped" || rep.Samples != 3 {
+		t.Fatalf("stop reason %q after %d samples, want stopped after 3", rep.StopReason, rep.Samples)
+	}
+	want := []struct{ msg, state string }{
+		{"paused", "paused"},
+		{"exported the best schedule to", "paused"},
+		{"error: pin: the random strategy has no models to steer", "paused"},
+		{"resumed", "running"},
+		{"stopping", "running"},
+	}
+	if len(controls) != len(want) {
+		t.Fatalf("%d control events, want %d: %+v", len(controls), len(want), controls)
+	}
+	for i, w := range want {
+		if !strings.HasPrefix(controls[i].Message, w.msg) || controls[i].State != w.state {
+			t.Errorf("control %d: %q (state %s), want %q (state %s)", i, controls[i].Message, controls[i].State, w.msg, w.state)
+		}
+	}
+	if _, err := os.Stat(filepath.Join(dir, "export", w.Name, ExportKernelFile)); err != nil {
+		t.Errorf("the export command wrote no kernel: %v", err)
+	}
+}
