@@ -28,6 +28,7 @@ func runTune(ctx context.Context, args []string, out, errOut io.Writer) int {
 	seed := fs.Uint64("seed", 0, "seed of the search's random choices (default: seed from the config, 1);\nkernel inputs always use the config seed")
 	headless := fs.Bool("headless", false, "print progress lines instead of the console (for now the only mode: without it colt\nsays the console comes later and runs headless)")
 	jsonOut := fs.String("json-out", "", "write the run's report (summary and per-sample history) as JSON to this file")
+	models := fs.String("models", "", "colt: comma-separated [[models]] to use (default: colt.models, or all);\nmcts: the one model that expands every node (default: colt.mcts_model; none = random expansions)")
 	costModel := fs.Bool("cost-model", true, "rank the evolutionary search's candidates with the learned cost model (the analytic\nestimate until it has data); false: the inherited-throughput estimate (default: costmodel.enabled)")
 	sketch := fs.String("sketch", "", "search the decisions of this trace JSON file (e.g. an exported trace.json)\ninstead of the built-in design space")
 	if ok, code := parse(fs, args); !ok {
@@ -57,9 +58,11 @@ func runTune(ctx context.Context, args []string, out, errOut io.Writer) int {
 	if *budget < 1 {
 		return fail(errOut, exitUsage, "tune: --budget is %d, want at least 1 (the number of new candidates to measure)", *budget)
 	}
-	strat, err := core.NewStrategy(*strategy, cfg.Search, nil)
-	if err != nil {
-		return fail(errOut, exitUsage, "tune: --strategy: %v", err)
+	var strat core.Strategy
+	if *strategy != "colt" && *strategy != "mcts" {
+		if strat, err = core.NewStrategy(*strategy, cfg.Search, nil); err != nil {
+			return fail(errOut, exitUsage, "tune: --strategy: %v", err)
+		}
 	}
 	if *jsonOut != "" {
 		if st, err := os.Stat(filepath.Dir(*jsonOut)); err != nil || !st.IsDir() {
@@ -98,14 +101,32 @@ func runTune(ctx context.Context, args []string, out, errOut io.Writer) int {
 		fmt.Fprintln(errOut, "colt: "+msg)
 	}
 	var model *scoring.CostModel
-	if *costModel && *strategy == "evolutionary" {
+	tree := *strategy == "colt" || *strategy == "mcts"
+	if (*costModel && *strategy == "evolutionary") || tree {
+		// The tree searches always score rollouts with the cost model.
 		f := w.Tasks[0].Func()
 		model = core.OpenCostModel(cfg, be.Target(), cat, func(format string, args ...any) {
 			fmt.Fprintf(errOut, "colt: "+format+"\n", args...)
 		})
-		strat, err = core.NewStrategy(*strategy, cfg.Search, core.NewCostModelScorer(model, schedule.StructuralHash(f)))
+		scorer := core.NewCostModelScorer(model, schedule.StructuralHash(f))
+		if tree {
+			if set["models"] {
+				names := splitList(*models)
+				if *strategy == "mcts" && len(names) > 1 {
+					return fail(errOut, exitUsage, "tune: --models: mcts expands with one model, found %d", len(names))
+				}
+				if *strategy == "colt" {
+					cfg.Colt.Models = names
+				} else if len(names) == 1 {
+					cfg.Colt.MCTSModel = names[0]
+				}
+			}
+			strat, err = core.NewColtStrategy(*strategy, cfg, cfg.Colt.MCTSModel, scorer, os.Getenv)
+		} else {
+			strat, err = core.NewStrategy(*strategy, cfg.Search, scorer)
+		}
 		if err != nil {
-			return fail(errOut, exitUsage, "tune: --strategy: %v", err)
+			return fail(errOut, exitUsage, "tune: %v", err)
 		}
 	}
 	tuner, err := core.NewTuner(core.TuneOptions{
@@ -243,6 +264,7 @@ func printTuneSummary(out io.Writer, r *core.Report, desc, workDir string) {
 		"budget":      "budget spent",
 		"exhausted":   "the design space yields no new candidate",
 		"interrupted": "interrupted",
+		"stopped":     "stopped by the operator",
 	}[r.StopReason]
 	fmt.Fprintf(tw, "stopped\t%s\n", stop)
 	fmt.Fprintf(tw, "wall time\t%s\n", duration(time.Duration(r.WallS*float64(time.Second))))
@@ -251,4 +273,28 @@ func printTuneSummary(out io.Writer, r *core.Report, desc, workDir string) {
 		fmt.Fprintf(tw, "next\tcolt export --workload %s --work-dir %s --out DIR\n", r.Workload, workDir)
 	}
 	tw.Flush()
+	if len(r.Models) > 0 {
+		fmt.Fprintln(out)
+		mt := tabwriter.NewWriter(out, 0, 0, 2, ' ', 0)
+		fmt.Fprintln(mt, "MODEL	KIND	PARAMS	CALLS	SHARE	HIT RATE	ERRORS	COURSE ALT.	TOKENS	COST")
+		for _, m := range r.Models {
+			kind := m.Kind
+			if m.Simulated {
+				kind = "sim (simulated)"
+			}
+			fmt.Fprintf(mt, "%s\t%s\t%.0fB\t%d\t%.1f%%\t%.3f\t%d\t%d\t%d\t$%.4f\n", m.Name, kind, m.ParamsB, m.Calls, 100*m.Share, m.HitRate, m.Errors, m.Altered, m.Tokens, m.CostUSD)
+		}
+		mt.Flush()
+	}
+}
+
+// splitList splits a comma-separated list, dropping empty items and spaces.
+func splitList(s string) []string {
+	var out []string
+	for _, part := range strings.Split(s, ",") {
+		if part = strings.TrimSpace(part); part != "" {
+			out = append(out, part)
+		}
+	}
+	return out
 }

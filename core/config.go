@@ -14,6 +14,7 @@ import (
 	"github.com/BurntSushi/toml"
 
 	"colt/backend"
+	"colt/providers"
 	"colt/workloads"
 )
 
@@ -25,6 +26,8 @@ type Config struct {
 	Backend   BackendConfig             `toml:"backend"`
 	Search    SearchConfig              `toml:"search"`
 	CostModel CostModelConfig           `toml:"costmodel"`
+	Colt      ColtConfig                `toml:"colt"`
+	Models    []providers.ModelConfig   `toml:"models"`
 	Workloads map[string]workloads.Spec `toml:"workloads"`
 
 	// Path is the file the configuration came from ("" for built-in defaults).
@@ -58,7 +61,85 @@ func DefaultConfig() Config {
 		},
 		Search:    DefaultSearchConfig(),
 		CostModel: DefaultCostModelConfig(),
+		Colt:      DefaultColtConfig(),
+		Models:    DefaultModelSet(),
 	}
+}
+
+// ColtConfig sets the shared-tree search of the colt and mcts strategies (the paper's values
+// are the defaults).
+type ColtConfig struct {
+	// Lambda weighs the preference for small models in MA-UCT; Exploration is its c.
+	Lambda      float64 `toml:"lambda"`
+	Exploration float64 `toml:"exploration"`
+	// Branching is B, the most children a node gets before the search descends.
+	Branching int `toml:"branching"`
+	// RolloutDepth is the number of random mutations of a rollout.
+	RolloutDepth int `toml:"rollout_depth"`
+	// LargestShare is the least share of model calls the largest model receives.
+	LargestShare float64 `toml:"largest_share"`
+	// Models names the [[models]] colt uses (empty: all of them).
+	Models []string `toml:"models"`
+	// MCTSModel is the one model of the mcts strategy ("" = random expansions, pure MCTS).
+	MCTSModel string `toml:"mcts_model"`
+	// CallTimeoutS bounds one model call, retries included.
+	CallTimeoutS float64 `toml:"call_timeout_s"`
+}
+
+// DefaultColtConfig is the paper's configuration.
+func DefaultColtConfig() ColtConfig {
+	return ColtConfig{Lambda: 0.5, Exploration: 1.4142135623730951, Branching: 2, RolloutDepth: 2, LargestShare: 0.2, CallTimeoutS: 300}
+}
+
+// DefaultModelSet is the offline model set colt ships: simulated stand-ins, in the shape of the
+// paper's COLT(4) set (GPT-5.2, gpt-5-mini, DeepSeek-R1-Distill-Qwen-32B, Llama-3.1-8B-Instruct),
+// named sim-* and labelled simulated wherever they appear.
+func DefaultModelSet() []providers.ModelConfig {
+	return []providers.ModelConfig{
+		{Name: "sim-gpt-5.2", Kind: providers.KindSim, ParamsB: 300},
+		{Name: "sim-gpt-5-mini", Kind: providers.KindSim, ParamsB: 20},
+		{Name: "sim-r1-distill-qwen-32b", Kind: providers.KindSim, ParamsB: 32},
+		{Name: "sim-llama-3.1-8b", Kind: providers.KindSim, ParamsB: 8},
+	}
+}
+
+// problems lists what is wrong with the colt configuration and the model set.
+func (c Config) coltProblems() []string {
+	var bad []string
+	k := c.Colt
+	if !(k.Lambda >= 0 && k.Lambda <= 1) {
+		bad = append(bad, fmt.Sprintf("colt.lambda is %g, want 0 to 1", k.Lambda))
+	}
+	if !(k.Exploration >= 0) {
+		bad = append(bad, fmt.Sprintf("colt.exploration is %g, want ≥ 0", k.Exploration))
+	}
+	if k.Branching < 1 {
+		bad = append(bad, fmt.Sprintf("colt.branching is %d, want ≥ 1", k.Branching))
+	}
+	if k.RolloutDepth < 0 {
+		bad = append(bad, fmt.Sprintf("colt.rollout_depth is %d, want ≥ 0", k.RolloutDepth))
+	}
+	if !(k.LargestShare >= 0 && k.LargestShare <= 1) {
+		bad = append(bad, fmt.Sprintf("colt.largest_share is %g, want 0 to 1", k.LargestShare))
+	}
+	if !(k.CallTimeoutS > 0) {
+		bad = append(bad, fmt.Sprintf("colt.call_timeout_s is %g, want > 0", k.CallTimeoutS))
+	}
+	if len(c.Models) > 0 {
+		if err := providers.ValidateModels(c.Models); err != nil {
+			bad = append(bad, err.Error())
+		}
+	}
+	known := map[string]bool{}
+	for _, m := range c.Models {
+		known[m.Name] = true
+	}
+	for _, name := range append(append([]string(nil), k.Models...), k.MCTSModel) {
+		if name != "" && !known[name] {
+			bad = append(bad, fmt.Sprintf("colt names model %q, which no [[models]] entry defines", name))
+		}
+	}
+	return bad
 }
 
 // CostModelConfig sets how the learned cost model ranks candidates and when it retrains.
@@ -149,6 +230,7 @@ func (c Config) check() error {
 	}
 	bad = append(bad, c.Search.problems()...)
 	bad = append(bad, c.CostModel.problems()...)
+	bad = append(bad, c.coltProblems()...)
 	if len(bad) > 0 {
 		where := c.Path
 		if where == "" {

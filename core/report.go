@@ -9,6 +9,10 @@ import (
 
 // Report is the outcome of a tuning run, as `colt tune --json-out` writes it.
 type Report struct {
+	// Models are the per-model statistics of the colt and mcts strategies (the paper's calls,
+	// hit rate, errors and course alterations, plus share of calls, tokens, latency and cost).
+	Models []ModelStat `json:"models,omitempty"`
+
 	Workload     string `json:"workload"`
 	WorkloadHash string `json:"workload_hash"`
 	Target       string `json:"target"`

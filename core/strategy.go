@@ -205,7 +205,7 @@ type Strategy interface {
 }
 
 // StrategyNames lists the strategies --strategy accepts.
-func StrategyNames() []string { return []string{"evolutionary", "random"} }
+func StrategyNames() []string { return []string{"colt", "evolutionary", "mcts", "random"} }
 
 func knownStrategy(name string) bool { return slices.Contains(StrategyNames(), name) }
 
@@ -220,6 +220,8 @@ func NewStrategy(name string, cfg SearchConfig, scorer Scorer) (Strategy, error)
 			scorer = NewInheritScorer(cfg.Evolutionary.InheritDiscount)
 		}
 		return NewEvolutionary(cfg.Evolutionary, scorer), nil
+	case "colt", "mcts":
+		return nil, fmt.Errorf("strategy %s needs the model set: use NewColtStrategy", name)
 	}
-	return nil, fmt.Errorf("unknown strategy %q: want %s (COLT and MCTS arrive in a later release)", name, strings.Join(StrategyNames(), " or "))
+	return nil, fmt.Errorf("unknown strategy %q: want %s", name, strings.Join(StrategyNames(), ", "))
 }

@@ -115,6 +115,9 @@ func (t *Tuner) Run(ctx context.Context) (*Report, error) {
 	rep, err := r.run()
 	if rep != nil {
 		rep.WallS = time.Since(r.start).Seconds()
+		if ms, ok := t.opt.Strategy.(interface{ ModelStats() []ModelStat }); ok {
+			rep.Models = ms.ModelStats()
+		}
 		t.emit(r.event(EventDone, func(e *Event) { e.Report = rep }))
 	}
 	return rep, err

@@ -13,6 +13,7 @@ import (
 
 	"colt/backend"
 	"colt/schedule"
+	"colt/scoring"
 	"colt/workloads"
 )
 
@@ -408,7 +409,14 @@ func TestTuneBuiltinDesignSpace(t *testing.T) {
 	cache := t.TempDir()
 	for _, name := range StrategyNames() {
 		t.Run(name, func(t *testing.T) {
-			strat, err := NewStrategy(name, ttSearch(), nil)
+			var strat Strategy
+			var err error
+			if name == "colt" || name == "mcts" {
+				model := scoring.New(scoring.DefaultOptions(scoring.Hardware{Cores: 2}))
+				strat, err = NewColtStrategy(name, DefaultConfig(), "", NewCostModelScorer(model, "w"), func(string) string { return "" })
+			} else {
+				strat, err = NewStrategy(name, ttSearch(), nil)
+			}
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -447,7 +455,7 @@ func TestTuneRejectsBadOptions(t *testing.T) {
 			t.Errorf("NewTuner: %v, want an error containing %q", err, c.want)
 		}
 	}
-	if _, err := NewStrategy("annealing", DefaultSearchConfig(), nil); err == nil || !strings.Contains(err.Error(), "evolutionary or random") {
+	if _, err := NewStrategy("annealing", DefaultSearchConfig(), nil); err == nil || !strings.Contains(err.Error(), "want colt, evolutionary, mcts, random") {
 		t.Errorf("unknown strategy: %v", err)
 	}
 }

@@ -1,0 +1,506 @@
+package core
+
+import (
+	"context"
+	"fmt"
+	"math"
+	"sort"
+	"time"
+
+	"colt/providers"
+	"colt/schedule"
+)
+
+// ColtOptions configure the shared-tree search behind the colt and mcts strategies.
+type ColtOptions struct {
+	// Models are the providers that expand nodes; empty means random expansions (pure MCTS).
+	Models []providers.Provider
+	// Lambda weighs the size preference in MA-UCT (paper: 0.5); Exploration is c (√2).
+	Lambda, Exploration float64
+	// Branching is B, the most children a node gets before the search descends (paper: 2).
+	Branching int
+	// RolloutDepth is the number of random mutations of a rollout, scored by the cost model.
+	RolloutDepth int
+	// LargestShare is the least share of model calls the largest model gets (paper: 0.20).
+	LargestShare float64
+	// CallTimeout bounds one provider call (the provider's own timeout and retries apply too).
+	CallTimeout time.Duration
+	// Name is the strategy's name: "colt", or "mcts" for a fixed single model or none.
+	Name string
+}
+
+// ModelStat is one model's statistics as the paper defines them, plus usage.
+type ModelStat struct {
+	Name      string  `json:"name"`
+	Kind      string  `json:"kind"` // "openai", or "sim" for simulated models
+	ParamsB   float64 `json:"params_b"`
+	Calls     int     `json:"calls"`
+	Hits      int     `json:"hits"` // calls whose child scored above its parent
+	HitRate   float64 `json:"hit_rate"`
+	Errors    int     `json:"errors"` // +1 per invalid transformation, +1 per invalid next model, +1 per failed call
+	Failures  int     `json:"failed_calls"`
+	Altered   int     `json:"course_alterations"`
+	Tokens    int     `json:"tokens"`
+	LatencyS  float64 `json:"latency_s"`
+	CostUSD   float64 `json:"cost_usd"`
+	Share     float64 `json:"share_of_calls"`
+	Simulated bool    `json:"simulated"`
+}
+
+// Colt is the COLT search (and plain MCTS): one tree shared by every model, MA-UCT selection,
+// expansion by the node's model through its provider (a joint action: transformations and the
+// next model), cost-model rollouts, course alteration and a floor on the largest model's
+// share of calls. Every new node is a candidate for measurement.
+type Colt struct {
+	opt    ColtOptions
+	scorer Scorer
+	p      *Problem
+
+	models  map[string]providers.Provider
+	names   []string // model names in configuration order
+	sizes   ModelSizes
+	largest string
+	stats   map[string]*ModelStat
+
+	root   *Node
+	nodes  []*Node
+	byHash map[string]*Node
+
+	pinned   string // every expansion uses it until unpinned
+	escalate bool   // the next expansion uses the largest model
+}
+
+// NewColtStrategy makes the colt strategy (the models named in colt.models, or every
+// [[models]] entry) or the mcts strategy (one model: model, or colt.mcts_model; none means
+// random expansions). getenv reads API keys (os.Getenv).
+func NewColtStrategy(name string, cfg Config, model string, scorer Scorer, getenv func(string) string) (*Colt, error) {
+	var use []string
+	switch name {
+	case "colt":
+		use = cfg.Colt.Models
+		if len(use) == 0 {
+			for _, m := range cfg.Models {
+				use = append(use, m.Name)
+			}
+		}
+		if len(use) == 0 {
+			return nil, fmt.Errorf("colt: the configuration has no [[models]]; add some to colt.toml (or use --strategy mcts for random expansions)")
+		}
+	case "mcts":
+		if model == "" {
+			model = cfg.Colt.MCTSModel
+		}
+		if model != "" {
+			use = []string{model}
+		}
+	default:
+		return nil, fmt.Errorf("strategy %q is not a tree search: want colt or mcts", name)
+	}
+	byName := map[string]providers.ModelConfig{}
+	for _, m := range cfg.Models {
+		byName[m.Name] = m
+	}
+	var provs []providers.Provider
+	for _, n := range use {
+		mc, ok := byName[n]
+		if !ok {
+			var names []string
+			for _, m := range cfg.Models {
+				names = append(names, m.Name)
+			}
+			return nil, fmt.Errorf("%s: no model %q in the configuration; the [[models]] are %v", name, n, names)
+		}
+		p, err := providers.New(mc, getenv)
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", name, err)
+		}
+		provs = append(provs, p)
+	}
+	k := cfg.Colt
+	return NewColt(ColtOptions{Models: provs, Lambda: k.Lambda, Exploration: k.Exploration, Branching: k.Branching,
+		RolloutDepth: k.RolloutDepth, LargestShare: k.LargestShare, Name: name,
+		CallTimeout: time.Duration(k.CallTimeoutS * float64(time.Second))}, scorer)
+}
+
+// NewColt returns the search with its options and the scorer that predicts rewards.
+func NewColt(opt ColtOptions, scorer Scorer) (*Colt, error) {
+	if opt.Branching < 1 {
+		opt.Branching = 2
+	}
+	if opt.Name == "" {
+		opt.Name = "colt"
+	}
+	c := &Colt{opt: opt, scorer: scorer, models: map[string]providers.Provider{}, sizes: ModelSizes{},
+		stats: map[string]*ModelStat{}, byHash: map[string]*Node{}}
+	for _, m := range opt.Models {
+		cfg := m.Config()
+		if _, dup := c.models[cfg.Name]; dup {
+			return nil, fmt.Errorf("%s: model %q is listed twice", opt.Name, cfg.Name)
+		}
+		c.models[cfg.Name] = m
+		c.names = append(c.names, cfg.Name)
+		c.sizes[cfg.Name] = cfg.ParamsB
+		c.stats[cfg.Name] = &ModelStat{Name: cfg.Name, Kind: cfg.Kind, ParamsB: cfg.ParamsB, Simulated: m.Simulated()}
+	}
+	c.largest = c.sizes.Largest()
+	return c, nil
+}
+
+// Name implements Strategy.
+func (c *Colt) Name() string { return c.opt.Name }
+
+// Init implements Strategy: the root is the unscheduled program; its children are one sampled
+// program per design-space sketch, expanded first by the largest model.
+func (c *Colt) Init(p *Problem, prior []Measured) error {
+	c.p = p
+	c.scorer.Observe(prior)
+	c.root = c.newNode(nil, &schedule.Trace{}, p.Func, "", nil)
+	c.root.Model = c.largest
+	for range p.Sketches {
+		cand := p.Sample()
+		if cand == nil || !cand.Valid() {
+			continue
+		}
+		n := c.newNode(c.root, cand.Trace, cand.Func, "", nil)
+		n.Hash = cand.Hash
+		n.Model = c.modelFor(nil)
+		n.Score = c.predict(cand)
+	}
+	return nil
+}
+
+// newNode adds a node to the tree.
+func (c *Colt) newNode(parent *Node, t *schedule.Trace, f *schedule.Func, proposer string, transforms []string) *Node {
+	n := &Node{ID: len(c.nodes), Parent: parent, Trace: t, Func: f, ProposedBy: proposer, Transformations: transforms}
+	if parent != nil {
+		n.Depth = parent.Depth + 1
+		parent.Children = append(parent.Children, n)
+	}
+	c.nodes = append(c.nodes, n)
+	return n
+}
+
+// Propose implements Strategy: it runs MCTS iterations until it has n new candidates (or a
+// bounded number of iterations found nothing new).
+func (c *Colt) Propose(n int) []*Candidate {
+	var out []*Candidate
+	seen := map[string]bool{}
+	// The root's sketch children are candidates too, the first time round.
+	for _, ch := range c.root.Children {
+		if len(out) < n && ch.Hash != "" && !c.p.Known(ch.Hash) && !seen[ch.Hash] && c.byHash[ch.Hash] == nil {
+			seen[ch.Hash] = true
+			c.byHash[ch.Hash] = ch
+			out = append(out, &Candidate{Trace: ch.Trace, Func: ch.Func, Hash: ch.Hash, Proposer: "sketch", prepared: true})
+		}
+	}
+	for iter := 0; len(out) < n && iter < 8*n+16; iter++ {
+		child := c.iterate()
+		if child == nil || child.Hash == "" || seen[child.Hash] || c.p.Known(child.Hash) || c.byHash[child.Hash] != nil {
+			continue
+		}
+		seen[child.Hash] = true
+		c.byHash[child.Hash] = child
+		proposer := child.ProposedBy
+		if proposer == "" {
+			proposer = "random"
+		}
+		out = append(out, &Candidate{Trace: child.Trace, Func: child.Func, Hash: child.Hash, Proposer: proposer,
+			Mutator: joinNames(child.Transformations), prepared: true})
+	}
+	return out
+}
+
+// Observe implements Strategy: measurements train the scorer and mark the tree's nodes.
+func (c *Colt) Observe(results []Measured) {
+	c.scorer.Observe(results)
+	for _, m := range results {
+		if m.Candidate == nil {
+			continue
+		}
+		if n := c.byHash[m.Candidate.Hash]; n != nil {
+			n.Measured = true
+			if m.OK() {
+				n.LatencyS = m.LatencyS
+			}
+		}
+	}
+}
+
+// iterate is one MCTS iteration: select, expand, roll out, course-alter, back-propagate. It
+// returns the new node (nil when expansion produced nothing usable).
+func (c *Colt) iterate() *Node {
+	leaf := SelectLeaf(c.root, c.branching(c.root), c.sizes, UCTParams{Lambda: c.opt.Lambda, Exploration: c.opt.Exploration})
+	model := c.modelFor(leaf)
+	child := c.expand(leaf, model, false)
+	if child == nil {
+		return nil
+	}
+	if child.ProposedBy != "" && child.ProposedBy != c.largest && c.largest != "" && NeedsCourseAlteration(child, c.largest) {
+		Prune(child)
+		c.stats[c.largest].Altered++
+		if alt := c.expand(leaf, c.largest, true); alt != nil {
+			alt.Altered = true
+			child = alt
+		}
+	}
+	Backpropagate(child, c.rollout(child))
+	return child
+}
+
+func (c *Colt) branching(n *Node) int { return c.opt.Branching }
+
+// modelFor chooses who expands a node: a pinned model, a forced escalation, the floor of the
+// largest model, then the node's own model (its parent's recommendation).
+func (c *Colt) modelFor(n *Node) string {
+	switch {
+	case len(c.models) == 0:
+		return ""
+	case c.pinned != "":
+		return c.pinned
+	case c.escalate:
+		c.escalate = false
+		return c.largest
+	}
+	calls := map[string]int{}
+	for name, s := range c.stats {
+		calls[name] = s.Calls
+	}
+	if f := FloorModel(calls, c.largest, c.opt.LargestShare); f != "" {
+		return f
+	}
+	if n != nil && c.models[n.Model] != nil {
+		return n.Model
+	}
+	return c.names[0]
+}
+
+// expand asks model (or, with none or on failure, a random mutation) for a joint action on
+// leaf's program and adds the resulting child.
+func (c *Colt) expand(leaf *Node, model string, alteration bool) *Node {
+	var transforms []string
+	next := ""
+	prov := c.models[model]
+	if prov != nil {
+		st := c.stats[model]
+		st.Calls++
+		req := c.request(leaf)
+		ctx, cancel := context.WithTimeout(context.Background(), c.callTimeout())
+		resp, err := prov.Propose(ctx, req)
+		cancel()
+		st.LatencyS += resp.Latency.Seconds()
+		st.Tokens += resp.PromptTokens + resp.CompletionTokens
+		st.CostUSD += resp.CostUSD
+		if err != nil {
+			st.Errors++
+			st.Failures++
+		} else {
+			st.Errors += resp.InvalidTransformations
+			if resp.InvalidNextModel {
+				st.Errors++
+			}
+			transforms, next = resp.Transformations, resp.NextModel
+		}
+	}
+	t, applied := c.apply(leaf.Trace, transforms)
+	if len(applied) == 0 {
+		// Nothing applied (no model, a failed call, or no valid step): a random mutation, so
+		// the child always differs from its parent.
+		out, name, err := mutate(c.p, leaf.Trace)
+		if err != nil {
+			return nil
+		}
+		t, applied = out, []string{name}
+		if prov == nil {
+			model = ""
+		}
+	}
+	cand := c.p.Prepare(t)
+	if !cand.Valid() {
+		return nil
+	}
+	child := c.newNode(leaf, cand.Trace, cand.Func, model, applied)
+	child.Hash = cand.Hash
+	child.Altered = alteration
+	child.Score = c.predict(cand)
+	if model != "" && child.Score > leaf.Score {
+		c.stats[model].Hits++
+	}
+	if c.models[next] != nil {
+		child.Model = next
+	} else {
+		child.Model = c.bestHitRateModel()
+	}
+	return child
+}
+
+// apply applies named transformations in order; a step that does not apply is skipped.
+func (c *Colt) apply(t *schedule.Trace, names []string) (*schedule.Trace, []string) {
+	var applied []string
+	for _, name := range names {
+		m, ok := schedule.MutatorByName(name)
+		if !ok {
+			continue
+		}
+		out, err := m.Apply(c.p.Func, t, c.p.Space, c.p.Rand)
+		if err != nil {
+			continue
+		}
+		t = out
+		applied = append(applied, name)
+	}
+	return t, applied
+}
+
+// rollout applies RolloutDepth random mutations to the node's program and returns the cost
+// model's score of the result (the node's own score when no mutation applies).
+func (c *Colt) rollout(n *Node) float64 {
+	t := n.Trace
+	score := n.Score
+	for i := 0; i < c.opt.RolloutDepth; i++ {
+		out, _, err := mutate(c.p, t)
+		if err != nil {
+			break
+		}
+		t = out
+	}
+	if t != n.Trace {
+		if cand := c.p.Prepare(t); cand.Valid() {
+			score = c.predict(cand)
+		}
+	}
+	return max(score, 0)
+}
+
+func (c *Colt) predict(cand *Candidate) float64 {
+	s := c.scorer.Predict([]*Candidate{cand})
+	if len(s) == 0 || math.IsNaN(s[0]) || math.IsInf(s[0], 0) {
+		return 0
+	}
+	return s[0]
+}
+
+// bestHitRateModel is the fallback next model when an answer named none valid (the caller has
+// already counted the error).
+func (c *Colt) bestHitRateModel() string {
+	best, bestRate := "", -1.0
+	for _, name := range c.names {
+		s := c.stats[name]
+		rate := 0.0
+		if s.Calls > 0 {
+			rate = float64(s.Hits) / float64(s.Calls)
+		}
+		if rate > bestRate {
+			best, bestRate = name, rate
+		}
+	}
+	return best
+}
+
+func (c *Colt) callTimeout() time.Duration {
+	if c.opt.CallTimeout > 0 {
+		return c.opt.CallTimeout
+	}
+	return 5 * time.Minute
+}
+
+// request builds the prompt context of an expansion (the paper's appendix B).
+func (c *Colt) request(leaf *Node) providers.Request {
+	info := func(n *Node) providers.NodeInfo {
+		if n == nil {
+			return providers.NodeInfo{}
+		}
+		var hist []string
+		if n.Trace != nil {
+			for _, in := range n.Trace.Insts {
+				hist = append(hist, in.String())
+			}
+		}
+		return providers.NodeInfo{Present: true, Program: schedule.Print(n.Func), History: hist, Score: n.Score, Model: n.ProposedBy}
+	}
+	ctx := providers.Context{Current: info(leaf), Depth: leaf.Depth}
+	if leaf.Parent != nil {
+		ctx.Parent = info(leaf.Parent)
+		if leaf.Parent.Parent != nil {
+			ctx.Grandparent = info(leaf.Parent.Parent)
+		}
+	}
+	for _, s := range c.ModelStats() {
+		ctx.ModelStats = append(ctx.ModelStats, providers.ModelStat{Name: s.Name, ParamsB: s.ParamsB, Calls: s.Calls,
+			HitRate: s.HitRate, Errors: s.Errors, CourseAlterations: s.Altered})
+	}
+	var vocab []string
+	for _, m := range schedule.Mutators() {
+		vocab = append(vocab, m.Name)
+	}
+	return providers.Request{
+		Context: ctx, Transformations: vocab, Models: append([]string(nil), c.names...), Rand: c.p.Rand,
+		Evaluate: func(names []string) (float64, bool) {
+			t, applied := c.apply(leaf.Trace, names)
+			if len(applied) == 0 {
+				return 0, false
+			}
+			cand := c.p.Prepare(t)
+			if !cand.Valid() {
+				return 0, false
+			}
+			return c.predict(cand), true
+		},
+	}
+}
+
+// ModelStats returns every model's statistics, in configuration order.
+func (c *Colt) ModelStats() []ModelStat {
+	total := 0
+	for _, s := range c.stats {
+		total += s.Calls
+	}
+	out := make([]ModelStat, 0, len(c.names))
+	for _, name := range c.names {
+		s := *c.stats[name]
+		if s.Calls > 0 {
+			s.HitRate = float64(s.Hits) / float64(s.Calls)
+		}
+		if total > 0 {
+			s.Share = float64(s.Calls) / float64(total)
+		}
+		out = append(out, s)
+	}
+	return out
+}
+
+// Pin makes every expansion use model until Unpin.
+func (c *Colt) Pin(model string) error {
+	if c.models[model] == nil {
+		names := append([]string(nil), c.names...)
+		sort.Strings(names)
+		return fmt.Errorf("pin: no model %q; the search uses %v", model, names)
+	}
+	c.pinned = model
+	return nil
+}
+
+// Unpin returns model choice to the search.
+func (c *Colt) Unpin() { c.pinned = "" }
+
+// Escalate makes the next expansion use the largest model.
+func (c *Colt) Escalate() error {
+	if c.largest == "" {
+		return fmt.Errorf("escalate: the search uses no models")
+	}
+	c.escalate = true
+	return nil
+}
+
+// Tree returns the root of the search tree (for reports and the console).
+func (c *Colt) Tree() *Node { return c.root }
+
+func joinNames(names []string) string {
+	out := ""
+	for i, n := range names {
+		if i > 0 {
+			out += "+"
+		}
+		out += n
+	}
+	return out
+}
