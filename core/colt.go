@@ -371,8 +371,16 @@ func (c *Colt) rollout(n *Node) float64 {
 	return max(score, 0)
 }
 
+// predict is the cost model's score of a candidate: the tree's reward, from predictions only
+// when the scorer offers them (measurements carry timing noise a reproducible search must not
+// depend on).
 func (c *Colt) predict(cand *Candidate) float64 {
-	s := c.scorer.Predict([]*Candidate{cand})
+	var s []float64
+	if r, ok := c.scorer.(interface{ Rewards([]*Candidate) []float64 }); ok {
+		s = r.Rewards([]*Candidate{cand})
+	} else {
+		s = c.scorer.Predict([]*Candidate{cand})
+	}
 	if len(s) == 0 || math.IsNaN(s[0]) || math.IsInf(s[0], 0) {
 		return 0
 	}

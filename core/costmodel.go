@@ -124,6 +124,9 @@ type CostModelScorer struct {
 	workloadHash string
 	latency      map[string]float64 // measured candidates: hash → latency (0 = failed)
 	best         float64            // lowest measured latency
+	// estimateRef scales analytic estimates into scores before anything is measured: the
+	// lowest estimate of the first call, fixed so that scores stay comparable across calls.
+	estimateRef float64
 }
 
 // NewCostModelScorer ranks candidates of one workload (by structural hash) with model.
@@ -168,7 +171,7 @@ func (s *CostModelScorer) Observe(results []Measured) {
 // Predict implements Scorer.
 func (s *CostModelScorer) Predict(cands []*Candidate) []float64 {
 	out := make([]float64, len(cands))
-	var progs []*schedule.Func
+	var rest []*Candidate
 	var at []int
 	for i, c := range cands {
 		if c == nil {
@@ -180,14 +183,51 @@ func (s *CostModelScorer) Predict(cands []*Candidate) []float64 {
 			}
 			continue
 		}
-		if c.Func != nil {
+		rest = append(rest, c)
+		at = append(at, i)
+	}
+	for k, v := range s.Rewards(rest) {
+		out[at[k]] = v
+	}
+	return out
+}
+
+// Rewards scores candidates by the cost model's prediction alone, never by their measurements:
+// the tree search's rewards, which must not depend on timing noise (so that a run with a given
+// seed is reproducible while the model is in its analytic phase, or loaded from a file).
+func (s *CostModelScorer) Rewards(cands []*Candidate) []float64 {
+	out := make([]float64, len(cands))
+	var progs []*schedule.Func
+	var at []int
+	for i, c := range cands {
+		if c != nil && c.Func != nil {
 			progs = append(progs, c.Func)
 			at = append(at, i)
 		}
 	}
-	if len(progs) > 0 {
+	if len(progs) == 0 {
+		return out
+	}
+	if s.model.Trained() {
 		for k, v := range s.model.Predict(progs) {
 			out[at[k]] = v
+		}
+		return out
+	}
+	// The analytic estimate as a throughput relative to a fixed reference (the lowest estimate
+	// of the first call), so that scores from different calls compare: the tree search compares
+	// a child's score with its parent's.
+	est := s.model.Estimates(progs)
+	if s.estimateRef == 0 {
+		for _, e := range est {
+			if e > 0 && (s.estimateRef == 0 || e < s.estimateRef) {
+				s.estimateRef = e
+			}
+		}
+	}
+	for k, e := range est {
+		if e > 0 {
+			out[at[k]] = s.estimateRef / e
 		}
 	}
 	return out

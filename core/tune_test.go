@@ -3,6 +3,7 @@ package core
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"math/rand/v2"
 	"os"
 	"path/filepath"
@@ -662,5 +663,70 @@ func TestTuneAppliesOperatorCommands(t *testing.T) {
 	}
 	if _, err := os.Stat(filepath.Join(dir, "export", w.Name, ExportKernelFile)); err != nil {
 		t.Errorf("the export command wrote no kernel: %v", err)
+	}
+}
+
+// coltRun tunes the test workload with the colt strategy and the default sim models, the
+// cost model in its analytic phase, and returns the report and the search tree.
+func coltRun(t *testing.T, seed uint64) (*Report, *Node) {
+	t.Helper()
+	w := ttWorkload(t)
+	model := scoring.New(scoring.DefaultOptions(scoring.Hardware{Cores: 2}))
+	strat, err := NewColtStrategy("colt", DefaultConfig(), "", NewCostModelScorer(model, "w"), func(string) string { return "" })
+	if err != nil {
+		t.Fatal(err)
+	}
+	rep, _, _ := ttTune(t, w, ttRun{workDir: t.TempDir(), strategy: strat, budget: 10, seed: seed, sketches: noSketches})
+	return rep, strat.Tree()
+}
+
+// treeShape describes every node: its place, who made it, how, and who expands it.
+func treeShape(n *Node) []string {
+	var out []string
+	var walk func(n *Node)
+	walk = func(n *Node) {
+		parent := -1
+		if n.Parent != nil {
+			parent = n.Parent.ID
+		}
+		out = append(out, fmt.Sprintf("%d<-%d %s %v %s %.6g pruned=%v", n.ID, parent, n.ProposedBy, n.Transformations, n.Model, n.Score, n.Pruned))
+		for _, c := range n.Children {
+			walk(c)
+		}
+	}
+	walk(n)
+	return out
+}
+
+func TestColtSameSeedSameRun(t *testing.T) {
+	a, treeA := coltRun(t, 3)
+	b, treeB := coltRun(t, 3)
+	if fmt.Sprint(historyHashes(a)) != fmt.Sprint(historyHashes(b)) {
+		t.Fatalf("two runs with seed 3 measured different candidates:\n%v\n%v", historyHashes(a), historyHashes(b))
+	}
+	for i := range a.History {
+		if a.History[i].Proposer != b.History[i].Proposer {
+			t.Fatalf("sample %d proposed by %s and %s", i+1, a.History[i].Proposer, b.History[i].Proposer)
+		}
+	}
+	sa, sb := treeShape(treeA), treeShape(treeB)
+	if strings.Join(sa, "\n") != strings.Join(sb, "\n") {
+		t.Fatalf("the trees differ:\n%s\n---\n%s", strings.Join(sa, "\n"), strings.Join(sb, "\n"))
+	}
+	if len(a.Models) != 4 {
+		t.Fatalf("report lists %d models, want the 4 default sim models", len(a.Models))
+	}
+	calls, largest := 0, 0
+	for _, m := range a.Models {
+		calls += m.Calls
+		if m.Name == "sim-gpt-5.2" {
+			largest = m.Calls
+		}
+		if !m.Simulated {
+			t.Errorf("model %s is not labelled simulated", m.Name)
+		}
+	}
+	if calls == 0 || float64(largest) < 0.2*float64(calls)-1 {
+		t.Errorf("the largest model made %d of %d calls, want at least 20%%", largest, calls)
 	}
 }

@@ -283,6 +283,18 @@ func (c *CostModel) predictLearned(m *Model, progs []*schedule.Func) ([]float64,
 	return scores, nil
 }
 
+// Estimates are the analytic estimate's latencies of programs in seconds (0 where it cannot
+// estimate one), for callers that scale them against a reference of their own.
+func (c *CostModel) Estimates(progs []*schedule.Func) []float64 {
+	out := make([]float64, len(progs))
+	for i, p := range progs {
+		if e, err := Estimate(p, c.opt.Hardware); err == nil && e > 0 && !math.IsInf(e, 0) {
+			out[i] = e
+		}
+	}
+	return out
+}
+
 // PredictAnalytic scores programs with the analytic estimate alone: the fastest estimate in
 // the call scores 1, the others the ratio of their estimate to it.
 func (c *CostModel) PredictAnalytic(progs []*schedule.Func) []float64 {
