@@ -31,20 +31,22 @@ type ColtOptions struct {
 
 // ModelStat is one model's statistics as the paper defines them, plus usage.
 type ModelStat struct {
-	Name      string  `json:"name"`
-	Kind      string  `json:"kind"` // "openai", or "sim" for simulated models
-	ParamsB   float64 `json:"params_b"`
-	Calls     int     `json:"calls"`
-	Hits      int     `json:"hits"` // calls whose child scored above its parent
-	HitRate   float64 `json:"hit_rate"`
-	Errors    int     `json:"errors"` // +1 per invalid transformation, +1 per invalid next model, +1 per failed call
-	Failures  int     `json:"failed_calls"`
-	Altered   int     `json:"course_alterations"`
-	Tokens    int     `json:"tokens"`
-	LatencyS  float64 `json:"latency_s"`
-	CostUSD   float64 `json:"cost_usd"`
-	Share     float64 `json:"share_of_calls"`
-	Simulated bool    `json:"simulated"`
+	Name     string  `json:"name"`
+	Kind     string  `json:"kind"` // "openai", or "sim" for simulated models
+	ParamsB  float64 `json:"params_b"`
+	Calls    int     `json:"calls"`
+	Hits     int     `json:"hits"` // calls whose child scored above its parent
+	HitRate  float64 `json:"hit_rate"`
+	Errors   int     `json:"errors"` // +1 per invalid transformation, +1 per invalid next model, +1 per failed call
+	Failures int     `json:"failed_calls"`
+	Altered  int     `json:"course_alterations"`
+	// Escalations counts expansions the operator forced onto this (the largest) model.
+	Escalations int     `json:"escalations"`
+	Tokens      int     `json:"tokens"`
+	LatencyS    float64 `json:"latency_s"`
+	CostUSD     float64 `json:"cost_usd"`
+	Share       float64 `json:"share_of_calls"`
+	Simulated   bool    `json:"simulated"`
 }
 
 // Colt is the COLT search (and plain MCTS): one tree shared by every model, MA-UCT selection,
@@ -249,17 +251,19 @@ func (c *Colt) iterate() *Node {
 
 func (c *Colt) branching(n *Node) int { return c.opt.Branching }
 
-// modelFor chooses who expands a node: a pinned model, a forced escalation, the floor of the
+// modelFor chooses who expands a node: a forced escalation, a pinned model, the floor of the
 // largest model, then the node's own model (its parent's recommendation).
 func (c *Colt) modelFor(n *Node) string {
 	switch {
 	case len(c.models) == 0:
 		return ""
+	case c.escalate:
+		// The operator's escalation overrides a pin for one expansion; it is recorded.
+		c.escalate = false
+		c.stats[c.largest].Escalations++
+		return c.largest
 	case c.pinned != "":
 		return c.pinned
-	case c.escalate:
-		c.escalate = false
-		return c.largest
 	}
 	calls := map[string]int{}
 	for name, s := range c.stats {

@@ -1,0 +1,215 @@
+package core
+
+import (
+	"encoding/json"
+	"math/rand/v2"
+	"net/http"
+	"net/http/httptest"
+	"sync"
+	"testing"
+	"time"
+
+	"colt/providers"
+	"colt/schedule"
+	"colt/scoring"
+)
+
+// fakeLLM is an in-process OpenAI-compatible chat-completions endpoint that answers each
+// request with the next scripted behaviour and records, per model, what it did.
+type fakeLLM struct {
+	mu     sync.Mutex
+	script []string
+	next   int
+	seen   map[string][]string // model → behaviours served
+}
+
+// The scripted behaviours and the errors each costs the model, by the paper's definition (+1
+// per invalid transformation, +1 per invalid next model) plus one per failed call.
+var fakeErrors = map[string]int{
+	"good":           0,
+	"malformed":      1, // no JSON object at all: a failed call
+	"unknown-transf": 2, // two unknown transformation names (one valid)
+	"unknown-model":  1,
+	"429":            1, // retries are off: a failed call
+	"500":            1,
+	"hang":           1, // the client times out
+}
+
+func (f *fakeLLM) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	var req struct {
+		Model string `json:"model"`
+	}
+	if r.URL.Path != "/v1/chat/completions" || json.NewDecoder(r.Body).Decode(&req) != nil || r.Header.Get("Authorization") != "Bearer test-key" {
+		http.Error(w, "bad request", http.StatusBadRequest)
+		return
+	}
+	f.mu.Lock()
+	kind := f.script[f.next%len(f.script)]
+	f.next++
+	f.seen[req.Model] = append(f.seen[req.Model], kind)
+	f.mu.Unlock()
+	answer := ""
+	switch kind {
+	case "good":
+		answer = "```json\n{\"transformations\": [\"TileSize\", \"Unroll\"], \"next_model\": \"small\"}\n```"
+	case "malformed":
+		answer = "I would tile the loops more aggressively."
+	case "unknown-transf":
+		answer = `{"transformations": ["TileSize", "Vectorise", "FuseEverything"], "next_model": "big"}`
+	case "unknown-model":
+		answer = `{"transformations": ["Parallel"], "next_model": "gpt-17"}`
+	case "429":
+		http.Error(w, `{"error": {"message": "rate limited"}}`, http.StatusTooManyRequests)
+		return
+	case "500":
+		http.Error(w, `{"error": {"message": "boom"}}`, http.StatusInternalServerError)
+		return
+	case "hang":
+		select {
+		case <-time.After(2 * time.Second):
+		case <-r.Context().Done():
+		}
+		return
+	}
+	w.Header().Set("Content-Type", "application/json")
+	json.NewEncoder(w).Encode(map[string]any{
+		"id": "x", "object": "chat.completion", "model": req.Model,
+		"choices": []map[string]any{{"index": 0, "finish_reason": "stop",
+			"message": map[string]any{"role": "assistant", "content": answer}}},
+		"usage": map[string]any{"prompt_tokens": 100, "completion_tokens": 10, "total_tokens": 110},
+	})
+}
+
+func TestColtWithAFlakyOpenAIEndpoint(t *testing.T) {
+	fake := &fakeLLM{script: []string{"good", "malformed", "unknown-transf", "unknown-model", "429", "500", "hang", "good"},
+		seen: map[string][]string{}}
+	srv := httptest.NewServer(fake)
+	defer srv.Close()
+	cfg := DefaultConfig()
+	cfg.Models = nil
+	for _, m := range []struct {
+		name   string
+		params float64
+	}{{"big", 300}, {"small", 8}} {
+		cfg.Models = append(cfg.Models, providers.ModelConfig{Name: m.name, Kind: providers.KindOpenAI, ParamsB: m.params,
+			BaseURL: srv.URL + "/v1", APIKeyEnv: "FAKE_KEY", TimeoutS: 0.2, Retries: -1, PriceInPerM: 1, PriceOutPerM: 10})
+	}
+	getenv := func(name string) string {
+		if name == "FAKE_KEY" {
+			return "test-key"
+		}
+		return ""
+	}
+	model := scoring.New(scoring.DefaultOptions(scoring.Hardware{Cores: 2}))
+	strat, err := NewColtStrategy("colt", cfg, "", NewCostModelScorer(model, "w"), getenv)
+	if err != nil {
+		t.Fatal(err)
+	}
+	w := ttWorkload(t)
+	rep, _, recs := ttTune(t, w, ttRun{workDir: t.TempDir(), strategy: strat, budget: 10, seed: 2, sketches: noSketches})
+	if rep.Samples != 10 || len(recs) != 10 {
+		t.Fatalf("the run measured %d samples (%d records), want all 10 despite the failing endpoint", rep.Samples, len(recs))
+	}
+	fake.mu.Lock()
+	defer fake.mu.Unlock()
+	total := 0
+	for _, m := range rep.Models {
+		served := fake.seen[m.Name]
+		want := 0
+		for _, kind := range served {
+			want += fakeErrors[kind]
+		}
+		if m.Calls != len(served) {
+			t.Errorf("%s: %d calls, the endpoint served %d requests", m.Name, m.Calls, len(served))
+		}
+		if m.Errors != want {
+			t.Errorf("%s: %d errors, want %d for %v", m.Name, m.Errors, want, served)
+		}
+		total += m.Calls
+		if m.Simulated || m.Kind != providers.KindOpenAI {
+			t.Errorf("%s is reported as %s (simulated %v)", m.Name, m.Kind, m.Simulated)
+		}
+	}
+	if total < len(fake.script) {
+		t.Fatalf("only %d calls reached the endpoint; want the whole script of %d behaviours exercised", total, len(fake.script))
+	}
+	var big providers.ModelConfig
+	for _, m := range cfg.Models {
+		if m.Name == "big" {
+			big = m
+		}
+	}
+	for _, m := range rep.Models {
+		if m.Name == big.Name && float64(m.Calls) < 0.2*float64(total)-1 {
+			t.Errorf("the largest model made %d of %d calls, want at least 20%%", m.Calls, total)
+		}
+	}
+}
+
+// coltOnTestWorkload is a colt search over the test workload with the default sim models,
+// initialised and ready to propose.
+func coltOnTestWorkload(t *testing.T) *Colt {
+	t.Helper()
+	w := ttWorkload(t)
+	f := w.Tasks[0].Func()
+	space := schedule.DefaultSpaceOptions(2)
+	sketches, err := schedule.DesignSpace(f, space)
+	if err != nil {
+		t.Fatal(err)
+	}
+	model := scoring.New(scoring.DefaultOptions(scoring.Hardware{Cores: 2}))
+	c, err := NewColtStrategy("colt", DefaultConfig(), "", NewCostModelScorer(model, "w"), func(string) string { return "" })
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := NewProblem(w.Name, f, w.Tasks[0].FLOPs, sketches, space, rand.New(rand.NewPCG(4, 4)), nil)
+	if err := c.Init(p, nil); err != nil {
+		t.Fatal(err)
+	}
+	return c
+}
+
+func callsByModel(c *Colt) map[string]int {
+	out := map[string]int{}
+	for _, s := range c.ModelStats() {
+		out[s.Name] = s.Calls
+	}
+	return out
+}
+
+func TestPinAndEscalate(t *testing.T) {
+	c := coltOnTestWorkload(t)
+	c.Propose(4)
+	if err := c.Pin("sim-llama-3.1-8b"); err != nil {
+		t.Fatal(err)
+	}
+	before := callsByModel(c)
+	c.Propose(6)
+	after := callsByModel(c)
+	for name, n := range after {
+		if name != "sim-llama-3.1-8b" && n != before[name] {
+			t.Errorf("while sim-llama-3.1-8b was pinned, %s made %d more calls", name, n-before[name])
+		}
+	}
+	if after["sim-llama-3.1-8b"] <= before["sim-llama-3.1-8b"] {
+		t.Error("the pinned model made no calls")
+	}
+	if err := c.Pin("gpt-99"); err == nil {
+		t.Error("pinning an unknown model succeeded")
+	}
+	// An escalation overrides the pin for exactly one expansion.
+	if err := c.Escalate(); err != nil {
+		t.Fatal(err)
+	}
+	before = callsByModel(c)
+	c.iterate()
+	after = callsByModel(c)
+	if after["sim-gpt-5.2"] != before["sim-gpt-5.2"]+1 {
+		t.Errorf("the escalated expansion was not made by the largest model: %v → %v", before, after)
+	}
+	c.Unpin()
+	c.Propose(4)
+	if got := callsByModel(c); got["sim-gpt-5.2"]+got["sim-gpt-5-mini"]+got["sim-r1-distill-qwen-32b"] == after["sim-gpt-5.2"]+after["sim-gpt-5-mini"]+after["sim-r1-distill-qwen-32b"] {
+		t.Error("after unpinning, only the formerly pinned model was called")
+	}
+}
