@@ -46,7 +46,10 @@ type ModelStat struct {
 	LatencyS    float64 `json:"latency_s"`
 	CostUSD     float64 `json:"cost_usd"`
 	Share       float64 `json:"share_of_calls"`
-	Simulated   bool    `json:"simulated"`
+	// RegularShare is the share of calls excluding course-alteration calls, the paper's
+	// "model invocation rate".
+	RegularShare float64 `json:"regular_share_of_calls"`
+	Simulated    bool    `json:"simulated"`
 }
 
 // Colt is the COLT search (and plain MCTS): one tree shared by every model, MA-UCT selection,
@@ -67,6 +70,11 @@ type Colt struct {
 	root   *Node
 	nodes  []*Node
 	byHash map[string]*Node
+
+	measured int // candidates measured in this run, the prompt's trials progress
+	// failed counts, per model, the calls that failed since the last TakeNotes, with the
+	// latest error, so a down endpoint is reported once a batch rather than once a call.
+	failed map[string]*callFailures
 
 	pinned   string // every expansion uses it until unpinned
 	escalate bool   // the next expansion uses the largest model
@@ -133,7 +141,7 @@ func NewColt(opt ColtOptions, scorer Scorer) (*Colt, error) {
 		opt.Name = "colt"
 	}
 	c := &Colt{opt: opt, scorer: scorer, models: map[string]providers.Provider{}, sizes: ModelSizes{},
-		stats: map[string]*ModelStat{}, byHash: map[string]*Node{}}
+		stats: map[string]*ModelStat{}, byHash: map[string]*Node{}, failed: map[string]*callFailures{}}
 	for _, m := range opt.Models {
 		cfg := m.Config()
 		if _, dup := c.models[cfg.Name]; dup {
@@ -215,6 +223,7 @@ func (c *Colt) Propose(n int) []*Candidate {
 // Observe implements Strategy: measurements train the scorer and mark the tree's nodes.
 func (c *Colt) Observe(results []Measured) {
 	c.scorer.Observe(results)
+	c.measured += len(results)
 	for _, m := range results {
 		if m.Candidate == nil {
 			continue
@@ -237,13 +246,17 @@ func (c *Colt) iterate() *Node {
 	if child == nil {
 		return nil
 	}
-	if child.ProposedBy != "" && child.ProposedBy != c.largest && c.largest != "" && NeedsCourseAlteration(child, c.largest) {
+	// A pin means every expansion uses the pinned model, so no course alteration while pinned.
+	if c.pinned == "" && child.ProposedBy != "" && child.ProposedBy != c.largest && c.largest != "" && NeedsCourseAlteration(child, c.largest) {
 		Prune(child)
 		c.stats[c.largest].Altered++
-		if alt := c.expand(leaf, c.largest, true); alt != nil {
-			alt.Altered = true
-			child = alt
+		alt := c.expand(leaf, c.largest, true)
+		if alt == nil {
+			// The pruned child must not reach the statistics; with no altered continuation
+			// this iteration back-propagates nothing.
+			return nil
 		}
+		child = alt
 	}
 	Backpropagate(child, c.rollout(child))
 	return child
@@ -297,6 +310,12 @@ func (c *Colt) expand(leaf *Node, model string, alteration bool) *Node {
 		if err != nil {
 			st.Errors++
 			st.Failures++
+			f := c.failed[model]
+			if f == nil {
+				f = &callFailures{}
+				c.failed[model] = f
+			}
+			f.n, f.last = f.n+1, err
 		} else {
 			st.Errors += resp.InvalidTransformations
 			if resp.InvalidNextModel {
@@ -429,7 +448,7 @@ func (c *Colt) request(leaf *Node) providers.Request {
 		}
 		return providers.NodeInfo{Present: true, Program: schedule.Print(n.Func), History: hist, Score: n.Score, Model: n.ProposedBy}
 	}
-	ctx := providers.Context{Current: info(leaf), Depth: leaf.Depth}
+	ctx := providers.Context{Current: info(leaf), Depth: leaf.Depth, SamplesUsed: c.measured, Budget: c.p.Budget}
 	if leaf.Parent != nil {
 		ctx.Parent = info(leaf.Parent)
 		if leaf.Parent.Parent != nil {
@@ -462,9 +481,10 @@ func (c *Colt) request(leaf *Node) providers.Request {
 
 // ModelStats returns every model's statistics, in configuration order.
 func (c *Colt) ModelStats() []ModelStat {
-	total := 0
+	total, altered := 0, 0
 	for _, s := range c.stats {
 		total += s.Calls
+		altered += s.Altered
 	}
 	out := make([]ModelStat, 0, len(c.names))
 	for _, name := range c.names {
@@ -474,6 +494,10 @@ func (c *Colt) ModelStats() []ModelStat {
 		}
 		if total > 0 {
 			s.Share = float64(s.Calls) / float64(total)
+		}
+		// Alteration calls are made by the largest model and counted on it.
+		if regular := total - altered; regular > 0 {
+			s.RegularShare = float64(s.Calls-s.Altered) / float64(regular)
 		}
 		out = append(out, s)
 	}
@@ -501,6 +525,25 @@ func (c *Colt) Escalate() error {
 	}
 	c.escalate = true
 	return nil
+}
+
+// callFailures are one model's failed calls since they were last reported.
+type callFailures struct {
+	n    int
+	last error
+}
+
+// TakeNotes implements Noter: one line per model whose calls failed since the last call.
+func (c *Colt) TakeNotes() []string {
+	var out []string
+	for _, name := range c.names {
+		if f := c.failed[name]; f != nil {
+			out = append(out, fmt.Sprintf("model %s: %d failed call(s), counted as its errors; random mutations expanded those nodes instead. Last error: %v",
+				name, f.n, f.last))
+		}
+	}
+	clear(c.failed)
+	return out
 }
 
 // Tree returns the root of the search tree (for reports and the console).

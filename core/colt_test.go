@@ -2,15 +2,15 @@ package core
 
 import (
 	"encoding/json"
-	"math/rand/v2"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
+	"strings"
 	"sync"
 	"testing"
 	"time"
 
 	"colt/providers"
-	"colt/schedule"
 	"colt/scoring"
 )
 
@@ -21,6 +21,8 @@ type fakeLLM struct {
 	script []string
 	next   int
 	seen   map[string][]string // model → behaviours served
+	// prompts are the messages of every request, joined, in order.
+	prompts []string
 }
 
 // The scripted behaviours and the errors each costs the model, by the paper's definition (+1
@@ -37,7 +39,10 @@ var fakeErrors = map[string]int{
 
 func (f *fakeLLM) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	var req struct {
-		Model string `json:"model"`
+		Model    string `json:"model"`
+		Messages []struct {
+			Content string `json:"content"`
+		} `json:"messages"`
 	}
 	if r.URL.Path != "/v1/chat/completions" || json.NewDecoder(r.Body).Decode(&req) != nil || r.Header.Get("Authorization") != "Bearer test-key" {
 		http.Error(w, "bad request", http.StatusBadRequest)
@@ -47,6 +52,11 @@ func (f *fakeLLM) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	kind := f.script[f.next%len(f.script)]
 	f.next++
 	f.seen[req.Model] = append(f.seen[req.Model], kind)
+	var prompt strings.Builder
+	for _, m := range req.Messages {
+		prompt.WriteString(m.Content + "\n")
+	}
+	f.prompts = append(f.prompts, prompt.String())
 	f.mu.Unlock()
 	answer := ""
 	switch kind {
@@ -106,7 +116,7 @@ func TestColtWithAFlakyOpenAIEndpoint(t *testing.T) {
 		t.Fatal(err)
 	}
 	w := ttWorkload(t)
-	rep, _, recs := ttTune(t, w, ttRun{workDir: t.TempDir(), strategy: strat, budget: 10, seed: 2, sketches: noSketches})
+	rep, events, recs := ttTune(t, w, ttRun{workDir: t.TempDir(), strategy: strat, budget: 10, seed: 2, sketches: noSketches})
 	if rep.Samples != 10 || len(recs) != 10 {
 		t.Fatalf("the run measured %d samples (%d records), want all 10 despite the failing endpoint", rep.Samples, len(recs))
 	}
@@ -133,6 +143,28 @@ func TestColtWithAFlakyOpenAIEndpoint(t *testing.T) {
 	if total < len(fake.script) {
 		t.Fatalf("only %d calls reached the endpoint; want the whole script of %d behaviours exercised", total, len(fake.script))
 	}
+	// Failed calls are reported to the operator, not only counted.
+	reported := false
+	for _, e := range events {
+		if e.Kind == EventNote && strings.Contains(e.Message, "failed call") && strings.Contains(e.Message, "Last error") {
+			reported = true
+		}
+	}
+	if !reported {
+		t.Error("no note reported the endpoint's failed calls")
+	}
+	// The prompt tells the model how far the search is: samples measured of the budget.
+	used := -1
+	for _, p := range fake.prompts {
+		var n, budget int
+		if _, err := fmt.Sscanf(progressLine(p), "Trials progress: %d / %d", &n, &budget); err != nil || budget != 10 || n < used || n >= 10 {
+			t.Fatalf("trials progress %q after %d samples; want samples so far of the budget 10", progressLine(p), used)
+		}
+		used = n
+	}
+	if used < 6 {
+		t.Errorf("the last prompt says %d samples were used; the run measured 10 in batches of 3", used)
+	}
 	var big providers.ModelConfig
 	for _, m := range cfg.Models {
 		if m.Name == "big" {
@@ -146,27 +178,12 @@ func TestColtWithAFlakyOpenAIEndpoint(t *testing.T) {
 	}
 }
 
-// coltOnTestWorkload is a colt search over the test workload with the default sim models,
-// initialised and ready to propose.
+// coltOnTestWorkload is a colt search over the test workload with the default sim models and
+// the cost model in its analytic phase, initialised and ready to propose.
 func coltOnTestWorkload(t *testing.T) *Colt {
 	t.Helper()
-	w := ttWorkload(t)
-	f := w.Tasks[0].Func()
-	space := schedule.DefaultSpaceOptions(2)
-	sketches, err := schedule.DesignSpace(f, space)
-	if err != nil {
-		t.Fatal(err)
-	}
 	model := scoring.New(scoring.DefaultOptions(scoring.Hardware{Cores: 2}))
-	c, err := NewColtStrategy("colt", DefaultConfig(), "", NewCostModelScorer(model, "w"), func(string) string { return "" })
-	if err != nil {
-		t.Fatal(err)
-	}
-	p := NewProblem(w.Name, f, w.Tasks[0].FLOPs, sketches, space, rand.New(rand.NewPCG(4, 4)), nil)
-	if err := c.Init(p, nil); err != nil {
-		t.Fatal(err)
-	}
-	return c
+	return coltWithScorer(t, NewCostModelScorer(model, "w"), 4)
 }
 
 func callsByModel(c *Colt) map[string]int {
@@ -211,5 +228,67 @@ func TestPinAndEscalate(t *testing.T) {
 	c.Propose(4)
 	if got := callsByModel(c); got["sim-gpt-5.2"]+got["sim-gpt-5-mini"]+got["sim-r1-distill-qwen-32b"] == after["sim-gpt-5.2"]+after["sim-gpt-5-mini"]+after["sim-r1-distill-qwen-32b"] {
 		t.Error("after unpinning, only the formerly pinned model was called")
+	}
+}
+
+// progressLine is the prompt's trials-progress line.
+func progressLine(prompt string) string {
+	for _, line := range strings.Split(prompt, "\n") {
+		if strings.HasPrefix(line, "Trials progress") {
+			return line
+		}
+	}
+	return "(none)"
+}
+
+// TestOperatorSteersTheColtSearch drives a colt run through the command channel: a pin makes
+// every later expansion the pinned model's, an escalation gives the largest model the next one
+// (recorded as such) and unpinning returns the choice to the search.
+func TestOperatorSteersTheColtSearch(t *testing.T) {
+	w := ttWorkload(t)
+	model := scoring.New(scoring.DefaultOptions(scoring.Hardware{Cores: 2}))
+	strat, err := NewColtStrategy("colt", DefaultConfig(), "", NewCostModelScorer(model, "w"), func(string) string { return "" })
+	if err != nil {
+		t.Fatal(err)
+	}
+	const pinned, largest = "sim-llama-3.1-8b", "sim-gpt-5.2"
+	var controls []string
+	rep, _ := ttSteered(t, w, strat, 12, 5, nil, func(e Event, cmds chan<- Command) {
+		switch {
+		case e.Kind == EventControl:
+			controls = append(controls, e.State+": "+e.Message)
+		case e.Kind == EventSample && e.Sample == 3:
+			cmds <- Command{Kind: CmdPin, Model: pinned}
+		case e.Kind == EventSample && e.Sample == 6:
+			cmds <- Command{Kind: CmdEscalate}
+		case e.Kind == EventSample && e.Sample == 9:
+			cmds <- Command{Kind: CmdUnpin}
+		}
+	})
+	if rep.Samples != 12 {
+		t.Fatalf("%d samples, want 12", rep.Samples)
+	}
+	want := []string{"pinned " + pinned + ": pinned " + pinned,
+		"pinned " + pinned + ": escalation pending: the next expansion uses the largest model", "running: unpinned"}
+	if strings.Join(controls, "\n") != strings.Join(want, "\n") {
+		t.Errorf("control events:\n%s\nwant:\n%s", strings.Join(controls, "\n"), strings.Join(want, "\n"))
+	}
+	// Samples 4–6 were proposed while pinned; 7–9 after the escalation, still pinned.
+	var escalated int
+	for _, h := range rep.History[3:9] {
+		switch {
+		case h.Proposer == largest && h.Sample > 6:
+			escalated++
+		case h.Proposer != pinned:
+			t.Errorf("sample %d was proposed by %s while %s was pinned", h.Sample, h.Proposer, pinned)
+		}
+	}
+	if escalated > 1 {
+		t.Errorf("%d samples by the largest model after one escalation, want at most 1", escalated)
+	}
+	for _, m := range rep.Models {
+		if want := map[bool]int{true: 1, false: 0}[m.Name == largest]; m.Escalations != want {
+			t.Errorf("%s: %d escalations recorded, want %d", m.Name, m.Escalations, want)
+		}
 	}
 }

@@ -64,6 +64,12 @@ type Measured struct {
 // OK reports whether the candidate built, ran and matched the reference.
 func (m Measured) OK() bool { return m.Status == StatusOK && m.LatencyS > 0 }
 
+// Noter is a strategy with things to tell the operator (a model endpoint that fails, say); the
+// tuner shows its notes after every proposal.
+type Noter interface {
+	TakeNotes() []string
+}
+
 // Problem is what a strategy searches: one task's unscheduled program, its design space and
 // the one random source of the run. It also answers whether a candidate is already known
 // (measured in this run or an earlier one, or failed), so strategies never propose a candidate
@@ -81,6 +87,9 @@ type Problem struct {
 	Space schedule.SpaceOptions
 	// Rand is the run's only random source, seeded by --seed.
 	Rand *rand.Rand
+	// Budget is the number of candidates this run measures (0 when unknown); strategies that
+	// tell a model the trials progress report it.
+	Budget int
 
 	known func(hash string) bool
 

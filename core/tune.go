@@ -231,6 +231,7 @@ func (r *run) run() (*Report, error) {
 
 	rng := rand.New(rand.NewPCG(opt.Seed, opt.Seed^0x636f6c74)) // "colt"
 	prob := NewProblem(name, f, r.task.FLOPs, sketches, r.space, rng, func(h string) bool { return r.known[h] })
+	prob.Budget = opt.Budget
 	if err := opt.Strategy.Init(prob, priorMeasured); err != nil {
 		return nil, fmt.Errorf("%s: strategy %s: %w", name, opt.Strategy.Name(), err)
 	}
@@ -250,6 +251,11 @@ func (r *run) run() (*Report, error) {
 		n := min(opt.Search.BatchSize, opt.Budget-rep.Samples)
 		invalidBefore, preparedBefore := prob.Invalid, prob.Prepared
 		batch := r.fresh(prob, opt.Strategy.Propose(n), n)
+		if noter, ok := opt.Strategy.(Noter); ok {
+			for _, msg := range noter.TakeNotes() {
+				r.note(msg)
+			}
+		}
 		if len(batch) == 0 {
 			empty++
 			msg := fmt.Sprintf("batch brought no new candidate (%d in a row, stopping at %d)", empty, opt.Search.MaxEmptyBatches)

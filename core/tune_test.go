@@ -607,8 +607,11 @@ func TestExport(t *testing.T) {
 	}
 }
 
-func TestTuneAppliesOperatorCommands(t *testing.T) {
-	w := ttWorkload(t)
+// ttSteered runs the tuner with a command channel; onEvent sees every event and may send
+// commands. It returns the report.
+func ttSteered(t *testing.T, w *workloads.Workload, strat Strategy, budget int, seed uint64, sketches []schedule.Sketch,
+	onEvent func(e Event, cmds chan<- Command)) (*Report, string) {
+	t.Helper()
 	dir := t.TempDir()
 	store, err := OpenStore(dir)
 	if err != nil {
@@ -616,25 +619,10 @@ func TestTuneAppliesOperatorCommands(t *testing.T) {
 	}
 	defer store.Close()
 	cmds := make(chan Command, 8)
-	var controls []Event
 	tuner, err := NewTuner(TuneOptions{
 		Workload: w, Backend: ttBackend(t, filepath.Join(dir, "cache")), Store: store, WorkDir: dir,
-		Strategy: NewRandom(), Budget: 9, Seed: 1, Search: ttSearch(), Sketches: ttSketch(t, w), Commands: cmds,
-		OnEvent: func(e Event) {
-			switch {
-			case e.Kind == EventSample && e.Sample == 1:
-				cmds <- Command{Kind: CmdPause}
-				cmds <- Command{Kind: CmdExport}
-				cmds <- Command{Kind: CmdPin, Model: "gpt-5.2"}
-			case e.Kind == EventControl:
-				controls = append(controls, e)
-				if strings.HasPrefix(e.Message, "error: pin") {
-					cmds <- Command{Kind: CmdResume} // the run stays paused until here
-				}
-			case e.Kind == EventSample && e.Sample == 3:
-				cmds <- Command{Kind: CmdStop}
-			}
-		},
+		Strategy: strat, Budget: budget, Seed: seed, Search: ttSearch(), Sketches: sketches, Commands: cmds,
+		OnEvent: func(e Event) { onEvent(e, cmds) },
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -643,6 +631,27 @@ func TestTuneAppliesOperatorCommands(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	return rep, dir
+}
+
+func TestTuneAppliesOperatorCommands(t *testing.T) {
+	w := ttWorkload(t)
+	var controls []Event
+	rep, dir := ttSteered(t, w, NewRandom(), 9, 1, ttSketch(t, w), func(e Event, cmds chan<- Command) {
+		switch {
+		case e.Kind == EventSample && e.Sample == 1:
+			cmds <- Command{Kind: CmdPause}
+			cmds <- Command{Kind: CmdExport}
+			cmds <- Command{Kind: CmdPin, Model: "gpt-5.2"}
+		case e.Kind == EventControl:
+			controls = append(controls, e)
+			if strings.HasPrefix(e.Message, "error: pin") {
+				cmds <- Command{Kind: CmdResume} // the run stays paused until here
+			}
+		case e.Kind == EventSample && e.Sample == 3:
+			cmds <- Command{Kind: CmdStop}
+		}
+	})
 	if rep.StopReason != "stopped" || rep.Samples != 3 {
 		t.Fatalf("stop reason %q after %d samples, want stopped after 3", rep.StopReason, rep.Samples)
 	}

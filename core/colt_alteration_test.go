@@ -1,0 +1,144 @@
+package core
+
+import (
+	"math/rand/v2"
+	"testing"
+
+	"colt/schedule"
+)
+
+// trendScorer predicts a score that moves by step with every prediction it makes, so every new
+// child of the tree regresses against its parent (step < 0) or improves on it (step > 0).
+type trendScorer struct {
+	next, step float64
+}
+
+func (s *trendScorer) Name() string       { return "trend" }
+func (s *trendScorer) Observe([]Measured) {}
+func (s *trendScorer) Predict(cands []*Candidate) []float64 {
+	out := make([]float64, len(cands))
+	for i := range out {
+		out[i] = s.next
+		s.next += s.step
+	}
+	return out
+}
+
+// coltWithScorer is a colt search over the test workload with the default sim models, ranking
+// with scorer and drawing from a source seeded with seed, initialised and ready to propose.
+func coltWithScorer(t *testing.T, scorer Scorer, seed uint64) *Colt {
+	t.Helper()
+	w := ttWorkload(t)
+	f := w.Tasks[0].Func()
+	space := schedule.DefaultSpaceOptions(2)
+	sketches, err := schedule.DesignSpace(f, space)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := NewColtStrategy("colt", DefaultConfig(), "", scorer, func(string) string { return "" })
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := NewProblem(w.Name, f, w.Tasks[0].FLOPs, sketches, space, rand.New(rand.NewPCG(seed, seed)), nil)
+	if err := c.Init(p, nil); err != nil {
+		t.Fatal(err)
+	}
+	return c
+}
+
+func TestCourseAlterationInTheSearch(t *testing.T) {
+	// Every child regresses: each small-model child below another small-model regression must
+	// be pruned and replaced by the largest model's re-expansion of its parent.
+	c := coltWithScorer(t, &trendScorer{next: 1, step: -1e-4}, 9)
+	for i := 0; i < 6; i++ {
+		c.Propose(5)
+	}
+	var pruned, altered int
+	for _, n := range c.nodes {
+		if n.Pruned {
+			pruned++
+			if n.ProposedBy == "" || n.ProposedBy == c.largest || !NeedsCourseAlteration(n, c.largest) {
+				t.Errorf("node %d (by %q) was pruned without a small-model regression below another on its path", n.ID, n.ProposedBy)
+			}
+			if n.Visits != 0 || n.Value != 0 {
+				t.Errorf("pruned node %d was back-propagated: %d visits", n.ID, n.Visits)
+			}
+			if c.byHash[n.Hash] == n {
+				t.Errorf("pruned node %d was proposed for measurement", n.ID)
+			}
+			if n.ID+1 >= len(c.nodes) {
+				t.Fatalf("pruned node %d is the last node: its parent was not re-expanded", n.ID)
+			}
+			if alt := c.nodes[n.ID+1]; alt.Parent != n.Parent || !alt.Altered || alt.ProposedBy != c.largest {
+				t.Errorf("after pruning node %d, node %d (parent %d, by %s, altered %v) is not the largest model's re-expansion of parent %d",
+					n.ID, alt.ID, alt.Parent.ID, alt.ProposedBy, alt.Altered, n.Parent.ID)
+			}
+			continue
+		}
+		if n.Altered {
+			altered++
+		}
+		if n.ProposedBy != "" && !n.Altered && NeedsCourseAlteration(n, c.largest) {
+			t.Errorf("node %d (by %s) regressed below another small-model regression and was kept", n.ID, n.ProposedBy)
+		}
+	}
+	if pruned == 0 {
+		t.Fatal("no course alteration in a search where every child regresses")
+	}
+	stats := map[string]ModelStat{}
+	for _, s := range c.ModelStats() {
+		stats[s.Name] = s
+	}
+	if got := stats[c.largest].Altered; got != pruned || altered != pruned {
+		t.Errorf("%d pruned nodes, %d altered nodes, %d course alterations counted; want them equal", pruned, altered, got)
+	}
+	// Only the altered continuations were back-propagated: a node's visits are its own
+	// iteration's (if it was made by one) plus its live children's.
+	for _, n := range c.nodes {
+		want := 0
+		if len(n.Transformations) > 0 { // made by an iteration, not a sketch sample
+			want = 1
+		}
+		for _, ch := range n.LiveChildren() {
+			want += ch.Visits
+		}
+		if !n.Pruned && n.Visits != want {
+			t.Errorf("node %d has %d visits, want %d (its own and its live children's)", n.ID, n.Visits, want)
+		}
+	}
+}
+
+func TestNoCourseAlterationWithoutRegressions(t *testing.T) {
+	c := coltWithScorer(t, &trendScorer{next: 0, step: 1e-4}, 9)
+	for i := 0; i < 4; i++ {
+		c.Propose(5)
+	}
+	for _, n := range c.nodes {
+		if n.Pruned || n.Altered {
+			t.Fatalf("node %d was pruned (%v) or altered (%v) in a search where every child improves", n.ID, n.Pruned, n.Altered)
+		}
+	}
+	for _, s := range c.ModelStats() {
+		if s.Altered != 0 {
+			t.Errorf("%s counts %d course alterations", s.Name, s.Altered)
+		}
+		if s.Calls > 0 && s.Hits != s.Calls {
+			t.Errorf("%s: %d hits of %d calls, want every call a hit when every child improves", s.Name, s.Hits, s.Calls)
+		}
+	}
+}
+
+func TestNoCourseAlterationWhilePinned(t *testing.T) {
+	c := coltWithScorer(t, &trendScorer{next: 1, step: -1e-4}, 9)
+	if err := c.Pin("sim-llama-3.1-8b"); err != nil {
+		t.Fatal(err)
+	}
+	for i := 0; i < 4; i++ {
+		c.Propose(5)
+	}
+	for _, s := range c.ModelStats() {
+		if s.Name != "sim-llama-3.1-8b" && s.Calls != 0 {
+			t.Errorf("while sim-llama-3.1-8b was pinned, %s made %d calls (%d course alterations)", s.Name, s.Calls, s.Altered)
+		}
+	}
+}
