@@ -27,6 +27,14 @@ type ColtOptions struct {
 	CallTimeout time.Duration
 	// Name is the strategy's name: "colt", or "mcts" for a fixed single model or none.
 	Name string
+	// InitSamples is how many programs of each sketch are sampled for the root's children;
+	// the best predicted is kept (default 1).
+	InitSamples int
+	// ExpansionsPerSample is how many expansions each measured sample costs (at least 1);
+	// a batch measures the best-predicted unmeasured nodes of the tree plus a RandomShare of
+	// random ones.
+	ExpansionsPerSample float64
+	RandomShare         float64
 }
 
 // ModelStat is one model's statistics as the paper defines them, plus usage.
@@ -70,6 +78,8 @@ type Colt struct {
 	root   *Node
 	nodes  []*Node
 	byHash map[string]*Node
+	// pending are the tree's nodes with a new program that have not been measured yet.
+	pending []*Node
 
 	measured int // candidates measured in this run, the prompt's trials progress
 	// failed counts, per model, the calls that failed since the last TakeNotes, with the
@@ -129,7 +139,8 @@ func NewColtStrategy(name string, cfg Config, model string, scorer Scorer, geten
 	k := cfg.Colt
 	return NewColt(ColtOptions{Models: provs, Lambda: k.Lambda, Exploration: k.Exploration, Branching: k.Branching,
 		RolloutDepth: k.RolloutDepth, LargestShare: k.LargestShare, Name: name,
-		CallTimeout: time.Duration(k.CallTimeoutS * float64(time.Second))}, scorer)
+		CallTimeout: time.Duration(k.CallTimeoutS * float64(time.Second)),
+		InitSamples: k.InitSamples, ExpansionsPerSample: k.ExpansionsPerSample, RandomShare: k.RandomShare}, scorer)
 }
 
 // NewColt returns the search with its options and the scorer that predicts rewards.
@@ -140,6 +151,8 @@ func NewColt(opt ColtOptions, scorer Scorer) (*Colt, error) {
 	if opt.Name == "" {
 		opt.Name = "colt"
 	}
+	opt.InitSamples = max(opt.InitSamples, 1)
+	opt.ExpansionsPerSample = max(opt.ExpansionsPerSample, 1)
 	c := &Colt{opt: opt, scorer: scorer, models: map[string]providers.Provider{}, sizes: ModelSizes{},
 		stats: map[string]*ModelStat{}, byHash: map[string]*Node{}, failed: map[string]*callFailures{}}
 	for _, m := range opt.Models {
@@ -166,17 +179,50 @@ func (c *Colt) Init(p *Problem, prior []Measured) error {
 	c.scorer.Observe(prior)
 	c.root = c.newNode(nil, &schedule.Trace{}, p.Func, "", nil)
 	c.root.Model = c.largest
-	for range p.Sketches {
-		cand := p.Sample()
-		if cand == nil || !cand.Valid() {
+	for _, sk := range p.Sketches {
+		cand, score := c.bestSample(sk)
+		if cand == nil {
 			continue
 		}
 		n := c.newNode(c.root, cand.Trace, cand.Func, "", nil)
 		n.Hash = cand.Hash
 		n.Model = c.modelFor(nil)
-		n.Score = c.predict(cand)
+		n.Score = score
+		c.track(n)
 	}
 	return nil
+}
+
+// bestSample draws InitSamples programs of a sketch and returns the best predicted valid one
+// (nil when none is valid).
+func (c *Colt) bestSample(sk schedule.Sketch) (*Candidate, float64) {
+	var best *Candidate
+	bestScore := math.Inf(-1)
+	for range c.opt.InitSamples {
+		t, err := sampleCandidate(c.p.Func, sk.Trace, c.p.Rand)
+		if err != nil {
+			continue
+		}
+		cand := c.p.Prepare(t)
+		if !cand.Valid() || c.p.Known(cand.Hash) {
+			continue
+		}
+		if s := c.predict(cand); s > bestScore {
+			best, bestScore = cand, s
+		}
+	}
+	return best, bestScore
+}
+
+// track makes a node with a new program a candidate for measurement; a program the tree or
+// the records already have is not measured again.
+func (c *Colt) track(n *Node) bool {
+	if n.Hash == "" || c.byHash[n.Hash] != nil || c.p.Known(n.Hash) {
+		return false
+	}
+	c.byHash[n.Hash] = n
+	c.pending = append(c.pending, n)
+	return true
 }
 
 // newNode adds a node to the tree.
@@ -190,34 +236,77 @@ func (c *Colt) newNode(parent *Node, t *schedule.Trace, f *schedule.Func, propos
 	return n
 }
 
-// Propose implements Strategy: it runs MCTS iterations until it has n new candidates (or a
-// bounded number of iterations found nothing new).
+// Propose implements Strategy: it makes ExpansionsPerSample·n MCTS iterations (fewer when a
+// bounded number of tries finds nothing new), then picks n of the tree's unmeasured nodes: the
+// best by the cost model's current prediction plus a RandomShare drawn at random.
 func (c *Colt) Propose(n int) []*Candidate {
-	var out []*Candidate
-	seen := map[string]bool{}
-	// The root's sketch children are candidates too, the first time round.
-	for _, ch := range c.root.Children {
-		if len(out) < n && ch.Hash != "" && !c.p.Known(ch.Hash) && !seen[ch.Hash] && c.byHash[ch.Hash] == nil {
-			seen[ch.Hash] = true
-			c.byHash[ch.Hash] = ch
-			out = append(out, &Candidate{Trace: ch.Trace, Func: ch.Func, Hash: ch.Hash, Proposer: "sketch", prepared: true})
+	want := int(math.Ceil(float64(n) * c.opt.ExpansionsPerSample))
+	for added, iter := 0, 0; added < want && iter < 8*want+16; iter++ {
+		if child := c.iterate(); child != nil && c.track(child) {
+			added++
 		}
 	}
-	for iter := 0; len(out) < n && iter < 8*n+16; iter++ {
-		child := c.iterate()
-		if child == nil || child.Hash == "" || seen[child.Hash] || c.p.Known(child.Hash) || c.byHash[child.Hash] != nil {
-			continue
+	return c.pick(n)
+}
+
+// pick removes n nodes from the pending ones and returns them as candidates.
+func (c *Colt) pick(n int) []*Candidate {
+	live := c.pending[:0]
+	for _, nd := range c.pending {
+		if !c.p.Known(nd.Hash) {
+			live = append(live, nd)
 		}
-		seen[child.Hash] = true
-		c.byHash[child.Hash] = child
-		proposer := child.ProposedBy
-		if proposer == "" {
-			proposer = "random"
+	}
+	c.pending = live
+	if len(live) == 0 {
+		return nil
+	}
+	cands := make([]*Candidate, len(live))
+	for i, nd := range live {
+		cands[i] = &Candidate{Trace: nd.Trace, Func: nd.Func, Hash: nd.Hash, prepared: true}
+	}
+	scores := c.rewards(cands)
+	order := make([]int, len(live))
+	for i := range order {
+		order[i] = i
+	}
+	sort.SliceStable(order, func(a, b int) bool { return scores[order[a]] > scores[order[b]] })
+	n = min(n, len(live))
+	nRandom := int(math.Round(c.opt.RandomShare * float64(n)))
+	chosen := order[:n-nRandom]
+	rest := append([]int(nil), order[n-nRandom:]...)
+	for range nRandom {
+		k := c.p.Rand.IntN(len(rest))
+		chosen = append(chosen, rest[k])
+		rest = append(rest[:k], rest[k+1:]...)
+	}
+	taken := map[int]bool{}
+	out := make([]*Candidate, 0, n)
+	for _, i := range chosen {
+		taken[i] = true
+		nd := live[i]
+		cand := cands[i]
+		cand.Proposer, cand.Mutator = nd.proposer(), joinNames(nd.Transformations)
+		out = append(out, cand)
+	}
+	c.pending = c.pending[:0]
+	for i, nd := range live {
+		if !taken[i] {
+			c.pending = append(c.pending, nd)
 		}
-		out = append(out, &Candidate{Trace: child.Trace, Func: child.Func, Hash: child.Hash, Proposer: proposer,
-			Mutator: joinNames(child.Transformations), prepared: true})
 	}
 	return out
+}
+
+// proposer names who made the node's program, as the history reports it.
+func (n *Node) proposer() string {
+	switch {
+	case n.ProposedBy != "":
+		return n.ProposedBy
+	case len(n.Transformations) == 0:
+		return "sketch"
+	}
+	return "random"
 }
 
 // Observe implements Strategy: measurements train the scorer and mark the tree's nodes.
@@ -398,16 +487,24 @@ func (c *Colt) rollout(n *Node) float64 {
 // when the scorer offers them (measurements carry timing noise a reproducible search must not
 // depend on).
 func (c *Colt) predict(cand *Candidate) float64 {
+	return c.rewards([]*Candidate{cand})[0]
+}
+
+// rewards are the cost model's scores of candidates (0 for a missing or non-finite score).
+func (c *Colt) rewards(cands []*Candidate) []float64 {
 	var s []float64
 	if r, ok := c.scorer.(interface{ Rewards([]*Candidate) []float64 }); ok {
-		s = r.Rewards([]*Candidate{cand})
+		s = r.Rewards(cands)
 	} else {
-		s = c.scorer.Predict([]*Candidate{cand})
+		s = c.scorer.Predict(cands)
 	}
-	if len(s) == 0 || math.IsNaN(s[0]) || math.IsInf(s[0], 0) {
-		return 0
+	out := make([]float64, len(cands))
+	for i := range out {
+		if i < len(s) && !math.IsNaN(s[i]) && !math.IsInf(s[i], 0) {
+			out[i] = s[i]
+		}
 	}
-	return s[0]
+	return out
 }
 
 // bestHitRateModel is the fallback next model when an answer named none valid (the caller has

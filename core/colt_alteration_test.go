@@ -142,3 +142,31 @@ func TestNoCourseAlterationWhilePinned(t *testing.T) {
 		}
 	}
 }
+
+func TestBatchIsTheBestPredictedOfTheTree(t *testing.T) {
+	c := coltWithScorer(t, hashScorer{}, 3)
+	c.opt.RandomShare = 0
+	score := func(n *Node) float64 { return hashScorer{}.Predict([]*Candidate{{Hash: n.Hash}})[0] }
+	for batch := 0; batch < 4; batch++ {
+		before := len(c.nodes)
+		got := c.Propose(4)
+		if made := len(c.nodes) - before; made < 4*int(c.opt.ExpansionsPerSample) {
+			t.Errorf("batch %d: %d expansions for 4 samples, want at least %g per sample", batch, made, c.opt.ExpansionsPerSample)
+		}
+		if len(got) != 4 {
+			t.Fatalf("batch %d: %d candidates, want 4", batch, len(got))
+		}
+		worst := 1.0
+		for _, cand := range got {
+			worst = min(worst, score(c.byHash[cand.Hash]))
+			if cand.Proposer == "" {
+				t.Errorf("candidate %s has no proposer", cand.Hash)
+			}
+		}
+		for _, n := range c.pending {
+			if score(n) > worst {
+				t.Errorf("batch %d: node %d (score %.3f) left unmeasured while a candidate scored %.3f", batch, n.ID, score(n), worst)
+			}
+		}
+	}
+}

@@ -84,11 +84,21 @@ type ColtConfig struct {
 	MCTSModel string `toml:"mcts_model"`
 	// CallTimeoutS bounds one model call, retries included.
 	CallTimeoutS float64 `toml:"call_timeout_s"`
+	// InitSamples is how many programs of each sketch are sampled for the root's first
+	// children; the cost model keeps the best of them.
+	InitSamples int `toml:"init_samples"`
+	// ExpansionsPerSample is how many tree expansions the search makes per measured sample;
+	// each batch measures the best-predicted unmeasured nodes of the whole tree.
+	ExpansionsPerSample float64 `toml:"expansions_per_sample"`
+	// RandomShare is the share of each batch drawn at random from the unmeasured nodes rather
+	// than by predicted score.
+	RandomShare float64 `toml:"random_share"`
 }
 
 // DefaultColtConfig is the paper's configuration.
 func DefaultColtConfig() ColtConfig {
-	return ColtConfig{Lambda: 0.5, Exploration: 1.4142135623730951, Branching: 2, RolloutDepth: 2, LargestShare: 0.2, CallTimeoutS: 300}
+	return ColtConfig{Lambda: 0.5, Exploration: 1.4142135623730951, Branching: 2, RolloutDepth: 2, LargestShare: 0.2, CallTimeoutS: 300,
+		InitSamples: 16, ExpansionsPerSample: 4, RandomShare: 0.05}
 }
 
 // DefaultModelSet is the offline model set colt ships: simulated stand-ins, in the shape of the
@@ -124,6 +134,15 @@ func (c Config) coltProblems() []string {
 	}
 	if !(k.CallTimeoutS > 0) {
 		bad = append(bad, fmt.Sprintf("colt.call_timeout_s is %g, want > 0", k.CallTimeoutS))
+	}
+	if k.InitSamples < 1 {
+		bad = append(bad, fmt.Sprintf("colt.init_samples is %d, want ≥ 1", k.InitSamples))
+	}
+	if !(k.ExpansionsPerSample >= 1 && k.ExpansionsPerSample <= 64) {
+		bad = append(bad, fmt.Sprintf("colt.expansions_per_sample is %g, want 1 to 64", k.ExpansionsPerSample))
+	}
+	if !(k.RandomShare >= 0 && k.RandomShare <= 1) {
+		bad = append(bad, fmt.Sprintf("colt.random_share is %g, want 0 to 1", k.RandomShare))
 	}
 	if len(c.Models) > 0 {
 		if err := providers.ValidateModels(c.Models); err != nil {

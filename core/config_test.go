@@ -1,6 +1,7 @@
 package core
 
 import (
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -34,6 +35,9 @@ func TestShippedConfigMatchesDefaults(t *testing.T) {
 		got.MinRepeatMs != want.MinRepeatMs || got.RunTimeout != want.RunTimeout || got.BuildTimeout != want.BuildTimeout {
 		t.Errorf("colt.toml documents %+v, but the defaults are %+v", got, want)
 	}
+	if fmt.Sprint(cfg.Colt) != fmt.Sprint(def.Colt) {
+		t.Errorf("colt.toml [colt] documents %+v, but the defaults are %+v", cfg.Colt, def.Colt)
+	}
 	if _, ok := cfg.Workloads["example-conv-s2"]; !ok {
 		t.Error("colt.toml lost its example workload")
 	}
@@ -52,6 +56,8 @@ func TestLoadConfig(t *testing.T) {
 		{"several bad values", "[backend]\nrepeat = 0\nmin_repeat_ms = -1\n", "min_repeat_ms is -1"},
 		{"wrong type", "seed = \"one\"\n", "seed"},
 		{"syntax", "[backend\n", "colt.toml"},
+		{"colt search values", "[colt]\ninit_samples = 0\nexpansions_per_sample = 0.5\nrandom_share = 2\n",
+			"colt.init_samples is 0, want ≥ 1; colt.expansions_per_sample is 0.5, want 1 to 64; colt.random_share is 2, want 0 to 1"},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
