@@ -16,17 +16,18 @@ import (
 	"colt/core"
 	"colt/schedule"
 	"colt/scoring"
+	"colt/tui"
 )
 
 func runTune(ctx context.Context, args []string, out, errOut io.Writer) int {
 	var common commonFlags
-	fs := newFlagSet("tune", "--workload NAME --headless [--strategy S] [--budget N] [--seed S] [--json-out FILE]", errOut)
+	fs := newFlagSet("tune", "--workload NAME [--headless] [--strategy S] [--budget N] [--seed S] [--json-out FILE]", errOut)
 	common.register(fs)
 	name := fs.String("workload", "", "workload to tune (see 'colt workloads'); one task of a model as MODEL:TASK")
 	strategy := fs.String("strategy", "", "search strategy: "+strings.Join(core.StrategyNames(), " or ")+" (default: search.strategy, evolutionary)")
 	budget := fs.Int("budget", 0, "NEW candidates to measure in this run, failures included; candidates already\nin the work dir's records are skipped and not counted (default: search.budget, 64)")
 	seed := fs.Uint64("seed", 0, "seed of the search's random choices (default: seed from the config, 1);\nkernel inputs always use the config seed")
-	headless := fs.Bool("headless", false, "print progress lines instead of the console (for now the only mode: without it colt\nsays the console comes later and runs headless)")
+	headless := fs.Bool("headless", false, "print progress lines instead of opening the console (colt runs headless anyway,\nwith a note, when standard output is not a terminal)")
 	jsonOut := fs.String("json-out", "", "write the run's report (summary and per-sample history) as JSON to this file")
 	models := fs.String("models", "", "colt: comma-separated [[models]] to use (default: colt.models, or all);\nmcts: the one model that expands every node (default: colt.mcts_model; none = random expansions)")
 	costModel := fs.Bool("cost-model", true, "rank the evolutionary search's candidates with the learned cost model (the analytic\nestimate until it has data); false: the inherited-throughput estimate (default: costmodel.enabled)")
@@ -85,8 +86,9 @@ func runTune(ctx context.Context, args []string, out, errOut io.Writer) int {
 		}
 		sketches = []schedule.Sketch{{Name: filepath.Base(*sketch), Trace: t}}
 	}
-	if !*headless {
-		fmt.Fprintln(errOut, "colt: the console (TUI) is not available yet; running headless (pass --headless to say so and silence this note)")
+	console := !*headless && isTerminal(out) && isTerminal(os.Stdin)
+	if !*headless && !console {
+		fmt.Fprintln(errOut, "colt: standard output is not a terminal, so the console cannot open; running headless (pass --headless to say so and silence this note)")
 	}
 	be, err := core.OpenBackend(cfg)
 	if err != nil {
@@ -129,15 +131,21 @@ func runTune(ctx context.Context, args []string, out, errOut io.Writer) int {
 			return fail(errOut, exitUsage, "tune: %v", err)
 		}
 	}
-	tuner, err := core.NewTuner(core.TuneOptions{
+	opts := core.TuneOptions{
 		Workload: w, Backend: be, Store: store, WorkDir: cfg.WorkDir, Strategy: strat,
 		Budget: *budget, Seed: *seed, Search: cfg.Search, Sketches: sketches,
 		OnEvent: headlessPrinter(errOut),
-	})
-	if err != nil {
-		return fail(errOut, exitUsage, "tune: %v", err)
 	}
-	rep, err := tuner.Run(ctx)
+	var rep *core.Report
+	if console {
+		rep, err = tui.Run(ctx, tui.RunOptions{Tune: opts, In: os.Stdin, Out: out, NoColor: os.Getenv("NO_COLOR") != ""})
+	} else {
+		var tuner *core.Tuner
+		if tuner, err = core.NewTuner(opts); err != nil {
+			return fail(errOut, exitUsage, "tune: %v", err)
+		}
+		rep, err = tuner.Run(ctx)
+	}
 	if model != nil {
 		// A training started by the last batch finishes and is saved for the next run.
 		if werr := model.Wait(); werr != nil {
@@ -298,4 +306,15 @@ func splitList(s string) []string {
 		}
 	}
 	return out
+}
+
+// isTerminal reports whether a stream is a terminal (a character device), where the console
+// can open.
+func isTerminal(stream any) bool {
+	f, ok := stream.(*os.File)
+	if !ok {
+		return false
+	}
+	st, err := f.Stat()
+	return err == nil && st.Mode()&os.ModeCharDevice != 0
 }

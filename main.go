@@ -22,6 +22,9 @@ const (
 	exitInternal = 3 // a bug in colt
 )
 
+// consoleWorkload is what `colt` alone tunes in the console.
+const consoleWorkload = "llama3-8b-attn"
+
 // command is one subcommand: its name, a one-line summary and how to run it.
 type command struct {
 	name    string
@@ -59,6 +62,10 @@ func run(ctx context.Context, args []string, out, errOut io.Writer) (code int) {
 			code = exitInternal
 		}
 	}()
+	if len(args) == 0 && isTerminal(out) && isTerminal(os.Stdin) {
+		// The main job: a COLT search in the console, on the built-in defaults.
+		return runTune(ctx, []string{"--workload", consoleWorkload, "--strategy", "colt"}, out, errOut)
+	}
 	if len(args) == 0 || args[0] == "help" || args[0] == "-h" || args[0] == "--help" {
 		usage(out)
 		return exitOK
@@ -75,6 +82,7 @@ func run(ctx context.Context, args []string, out, errOut io.Writer) (code int) {
 func usage(w io.Writer) {
 	fmt.Fprintln(w, "colt — tune tensor-program kernels with several LLMs sharing one search tree")
 	fmt.Fprintln(w, "\nUsage: colt <command> [flags]   (colt <command> -h for its flags)")
+	fmt.Fprintf(w, "       colt                     (in a terminal: the console, a COLT search of %s)\n", consoleWorkload)
 	fmt.Fprintln(w, "\nCommands:")
 	for _, c := range commands() {
 		fmt.Fprintf(w, "  %-10s %s\n", c.name, c.summary)

@@ -340,7 +340,7 @@ func TestTuneExportShowRoundTrip(t *testing.T) {
 	if code != exitOK {
 		t.Fatalf("tune: exit %d\n%s", code, errOut)
 	}
-	for _, want := range []string{"not available yet; running headless", "[1/5] ok", "[5/5] ok", "best", "GFLOP/s", "eta"} {
+	for _, want := range []string{"not a terminal, so the console cannot open; running headless", "[1/5] ok", "[5/5] ok", "best", "GFLOP/s", "eta"} {
 		if !strings.Contains(errOut, want) {
 			t.Errorf("tune's stderr lacks %q:\n%s", want, errOut)
 		}

@@ -86,6 +86,8 @@ type Colt struct {
 	// latest error, so a down endpoint is reported once a batch rather than once a call.
 	failed map[string]*callFailures
 
+	progress func() // called after every iteration (the console's live view), when set
+
 	pinned   string // every expansion uses it until unpinned
 	escalate bool   // the next expansion uses the largest model
 }
@@ -244,6 +246,9 @@ func (c *Colt) Propose(n int) []*Candidate {
 	for added, iter := 0, 0; added < want && iter < 8*want+16; iter++ {
 		if child := c.iterate(); child != nil && c.track(child) {
 			added++
+		}
+		if c.progress != nil {
+			c.progress()
 		}
 	}
 	return c.pick(n)
@@ -640,6 +645,40 @@ func (c *Colt) TakeNotes() []string {
 		}
 	}
 	clear(c.failed)
+	return out
+}
+
+// SetProgress implements ProgressReporter.
+func (c *Colt) SetProgress(f func()) { c.progress = f }
+
+// SteeringState implements Steering.
+func (c *Colt) SteeringState() (pinned string, escalating bool, largest string) {
+	return c.pinned, c.escalate, c.largest
+}
+
+// TreeSnapshot implements TreeSnapshotter: every node in ID order, the path to the fastest
+// measured program marked.
+func (c *Colt) TreeSnapshot(program func(hash string, t *schedule.Trace) *Program) []TreeNode {
+	out := make([]TreeNode, len(c.nodes))
+	var best *Node
+	for i, n := range c.nodes {
+		if n.program == nil {
+			n.program = program(n.Hash, n.Trace)
+		}
+		parent := -1
+		if n.Parent != nil {
+			parent = n.Parent.ID
+		}
+		out[i] = TreeNode{ID: n.ID, Parent: parent, Depth: n.Depth, Transformations: joinNames(n.Transformations),
+			ProposedBy: n.ProposedBy, Model: n.Model, Score: n.Score, LatencyS: n.LatencyS, Measured: n.Measured,
+			Visits: n.Visits, Pruned: n.Pruned, Altered: n.Altered, Program: n.program}
+		if n.LatencyS > 0 && (best == nil || n.LatencyS < best.LatencyS) {
+			best = n
+		}
+	}
+	for n := best; n != nil; n = n.Parent {
+		out[n.ID].OnBestPath = true
+	}
 	return out
 }
 

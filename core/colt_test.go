@@ -269,7 +269,7 @@ func TestOperatorSteersTheColtSearch(t *testing.T) {
 		t.Fatalf("%d samples, want 12", rep.Samples)
 	}
 	want := []string{"pinned " + pinned + ": pinned " + pinned,
-		"pinned " + pinned + ": escalation pending: the next expansion uses the largest model", "running: unpinned"}
+		"escalation pending: escalation pending: the next expansion uses the largest model", "running: unpinned"}
 	if strings.Join(controls, "\n") != strings.Join(want, "\n") {
 		t.Errorf("control events:\n%s\nwant:\n%s", strings.Join(controls, "\n"), strings.Join(want, "\n"))
 	}

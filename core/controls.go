@@ -133,6 +133,8 @@ func (r *run) state() string {
 	switch {
 	case r.paused:
 		return "paused"
+	case r.escalating():
+		return "escalation pending"
 	case r.pinned != "":
 		return "pinned " + r.pinned
 	}
@@ -145,4 +147,14 @@ func (r *run) workDir() string {
 		return r.opt.WorkDir
 	}
 	return filepath.Dir(r.opt.Store.Path())
+}
+
+// escalating reports an escalation the strategy has not carried out yet.
+func (r *run) escalating() bool {
+	st, ok := r.opt.Strategy.(Steering)
+	if !ok {
+		return false
+	}
+	_, pending, _ := st.SteeringState()
+	return pending
 }

@@ -62,11 +62,15 @@ type Event struct {
 	Elapsed time.Duration
 	ETA     time.Duration
 
-	// State is the run's state for the status line: "running", "paused", "pinned MODEL".
+	// State is the run's state for the status line: "running", "paused", "escalation
+	// pending", "pinned MODEL".
 	State string
 
 	// Report is the run's report, on EventDone only.
 	Report *Report
+	// Snapshot is the console's view of the run (see TuneOptions.SnapshotEvery); nil on most
+	// events. It is shared, never changed: read it, do not modify it.
+	Snapshot *Snapshot
 }
 
 // clone copies the event's map so the receiver owns it.

@@ -40,6 +40,8 @@ type Node struct {
 	// LatencyS is the measured latency once measured (0 until then or when it failed).
 	LatencyS float64
 	Measured bool
+
+	program *Program // the console's handle on the program, made on first use
 }
 
 // Regressed reports whether the node's program is predicted slower than its parent's.
@@ -150,12 +152,14 @@ func Backpropagate(n *Node, reward float64) {
 // NeedsCourseAlteration is the paper's trigger, tested after a child made by a small model has
 // been rolled out and before back-propagation: the child regresses against its parent, and
 // another node on the same root-to-node path was also made by a small model and regressed
-// against its own parent. Regressions on other branches do not count.
+// against its own parent, with no step of the largest model between them (the two small-model
+// regressions are consecutive; the largest model's step, a course alteration or a regular
+// expansion, starts the count again). Regressions on other branches do not count.
 func NeedsCourseAlteration(child *Node, largest string) bool {
 	if !smallRegression(child, largest) {
 		return false
 	}
-	for a := child.Parent; a != nil; a = a.Parent {
+	for a := child.Parent; a != nil && a.ProposedBy != largest; a = a.Parent {
 		if smallRegression(a, largest) {
 			return true
 		}

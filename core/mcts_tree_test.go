@@ -109,6 +109,10 @@ func TestCourseAlterationFiresOnAPerPathDoubleRegression(t *testing.T) {
 	d2 := &Node{Parent: d1, ProposedBy: "llama-8b", Score: 0.2}
 	// An improvement never triggers.
 	e2 := &Node{Parent: a1, ProposedBy: "llama-8b", Score: 0.9}
+	// A step of the largest model between two small-model regressions starts the count again.
+	f2 := &Node{Parent: a1, ProposedBy: largest, Score: 0.45}
+	f3 := &Node{Parent: f2, ProposedBy: "llama-8b", Score: 0.35}
+	f4 := &Node{Parent: f3, ProposedBy: "gpt-5-mini", Score: 0.3}
 	tests := []struct {
 		name  string
 		child *Node
@@ -120,6 +124,8 @@ func TestCourseAlterationFiresOnAPerPathDoubleRegression(t *testing.T) {
 		{"one regression under an improvement", c2, false},
 		{"the earlier regression was the largest model's", d2, false},
 		{"the child improves", e2, false},
+		{"a largest-model step between the regressions", f3, false},
+		{"two small regressions below the largest model's step", f4, true},
 	}
 	for _, tt := range tests {
 		if got := NeedsCourseAlteration(tt.child, largest); got != tt.want {

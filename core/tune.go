@@ -45,6 +45,10 @@ type TuneOptions struct {
 	// Commands, when set, carries operator actions (pause, pin, escalate, stop, export),
 	// applied between steps; each is answered with an EventControl.
 	Commands <-chan Command
+	// SnapshotEvery, when positive, attaches a Snapshot (tree, models, latency series,
+	// programs) to events at most this often (and always to the start, the end and operator
+	// actions), and sends EventExpand between samples while the search grows. Zero sends none.
+	SnapshotEvery time.Duration
 }
 
 // ErrInterrupted is returned (wrapped) by Tuner.Run when its context ended the run; the
@@ -104,6 +108,12 @@ type run struct {
 	failures    map[string]int
 	paused      bool   // by the operator
 	pinned      string // model pinned by the operator
+
+	// For snapshots: the latency series, the best and the latest program, and when the last
+	// snapshot was sent.
+	series        []SeriesPoint
+	best, current *Program
+	lastSnapshot  time.Time
 }
 
 // Run tunes until the budget is spent, the strategy stops finding new candidates, or ctx ends
@@ -158,6 +168,12 @@ func (r *run) event(kind EventKind, fill func(*Event)) Event {
 	if fill != nil {
 		fill(&e)
 	}
+	switch kind {
+	case EventStart, EventDone, EventControl:
+		r.withSnapshot(&e, true)
+	case EventSample:
+		r.withSnapshot(&e, false)
+	}
 	return e
 }
 
@@ -208,6 +224,7 @@ func (r *run) run() (*Report, error) {
 	r.known[workloadHash] = true
 	if best, ok := opt.Store.Best(workloadHash, target); ok {
 		r.bestS = best.LatencyS
+		r.best = r.program(best.CandidateHash, candidateFromRecord(best).Trace)
 	}
 
 	rep := &Report{
@@ -234,6 +251,9 @@ func (r *run) run() (*Report, error) {
 	prob.Budget = opt.Budget
 	if err := opt.Strategy.Init(prob, priorMeasured); err != nil {
 		return nil, fmt.Errorf("%s: strategy %s: %w", name, opt.Strategy.Name(), err)
+	}
+	if pr, ok := opt.Strategy.(ProgressReporter); ok {
+		pr.SetProgress(r.expanded)
 	}
 
 	r.searchStart = time.Now()
@@ -404,13 +424,16 @@ func (r *run) record(c *Candidate, res backend.Result, workloadHash, target stri
 	}
 	r.known[c.Hash] = true
 	rep.Samples = sample
+	r.current = r.program(c.Hash, c.Trace)
 	if m.Status != StatusOK {
 		rep.Failures[m.Status]++
 		r.failures[m.Status]++
 	} else if r.bestS == 0 || m.LatencyS < r.bestS {
 		r.bestS = m.LatencyS
 		rep.BestHash, rep.BestSample = c.Hash, sample
+		r.best = r.current
 	}
+	r.series = append(r.series, SeriesPoint{Sample: sample, LatencyS: m.LatencyS, BestS: r.bestS})
 	if r.bestS > 0 {
 		rep.BestLatencyS = floatPtr(r.bestS)
 		rep.BestGFLOPS = floatPtr(GFLOPS(rep.FLOPs, r.bestS))

@@ -1,0 +1,208 @@
+package tui
+
+import (
+	"fmt"
+	"strings"
+	"testing"
+	"time"
+
+	tea "github.com/charmbracelet/bubbletea"
+	"github.com/charmbracelet/x/ansi"
+
+	"colt/core"
+)
+
+// appWith is the console over a fake engine, sized and fed the fixture data.
+func appWith(t *testing.T, width, height int) (*Model, *fakeEngine) {
+	t.Helper()
+	e, f := newFakeEngine()
+	m := NewModel(e, plainStyles(), DefaultKeyMap())
+	m.Update(tea.WindowSizeMsg{Width: width, Height: height})
+	d := fixtureData(t)
+	m.Update(eventMsg(core.Event{Kind: core.EventStart, Workload: "mm8", Strategy: "colt", BaselineS: 0.12}))
+	m.Update(eventMsg(d.event))
+	return m, f
+}
+
+func TestLayoutAtManySizes(t *testing.T) {
+	for _, width := range []int{40, 57, 80, 99, 119, 120, 143, 200, 240} {
+		for _, height := range []int{10, 13, 24, 31, 32, 50, 61} {
+			name := fmt.Sprintf("%dx%d", width, height)
+			m, _ := appWith(t, width, height)
+			for focus := range m.panes {
+				m.focus = focus
+				lines := strings.Split(m.View(), "\n")
+				if len(lines) != height {
+					t.Fatalf("%s: %d lines, want %d", name, len(lines), height)
+				}
+				for i, l := range lines {
+					if w := ansi.StringWidth(l); w != width {
+						t.Fatalf("%s focus %d: line %d is %d cells, want %d: %q", name, focus, i, w, width, l)
+					}
+				}
+				body := height - chrome
+				if !m.grid() {
+					checkRect(t, name, lines, 0, 2, width, body-1)
+					continue
+				}
+				left, top := m.split()
+				checkRect(t, name+" tree", lines, 0, 1, left, top)
+				checkRect(t, name+" models", lines, 0, 1+top, left, body-top)
+				checkRect(t, name+" program", lines, left, 1, width-left, top)
+				checkRect(t, name+" plot", lines, left, 1+top, width-left, body-top)
+			}
+		}
+	}
+}
+
+func TestTooSmallTerminalSaysSo(t *testing.T) {
+	m, _ := appWith(t, 30, 6)
+	view := m.View()
+	lines := strings.Split(view, "\n")
+	if len(lines) != 6 || ansi.StringWidth(lines[0]) != 30 || !strings.Contains(view, "at least 40×10") {
+		t.Errorf("a 30×6 terminal:\n%s", view)
+	}
+}
+
+func TestScreenGoldens(t *testing.T) {
+	for _, size := range [][2]int{{80, 24}, {200, 50}} {
+		m, _ := appWith(t, size[0], size[1])
+		golden(t, fmt.Sprintf("screen_%dx%d", size[0], size[1]), stripTrailing(m.View()))
+	}
+}
+
+// sent runs a command returned by Update and returns the operator command it delivers,
+// answering it as the run would.
+func sent(t *testing.T, f *fakeEngine, cmd tea.Cmd) core.Command {
+	t.Helper()
+	if cmd == nil {
+		t.Fatal("no command returned")
+	}
+	go cmd()
+	select {
+	case c := <-f.commands:
+		if c.Done != nil {
+			c.Done <- nil
+		}
+		return c
+	case <-time.After(5 * time.Second):
+		t.Fatal("no operator command reached the engine")
+	}
+	return core.Command{}
+}
+
+func TestAppKeys(t *testing.T) {
+	tests := []struct {
+		name    string
+		keys    []string
+		state   string // event state before the keys
+		want    core.Command
+		message string
+	}{
+		{"pause", []string{"p"}, "running", core.Command{Kind: core.CmdPause}, "pausing"},
+		{"resume", []string{"p"}, "paused", core.Command{Kind: core.CmdResume}, "resuming"},
+		{"pin from the picker", []string{"m", "down", "enter"}, "running", core.Command{Kind: core.CmdPin, Model: "sim-gpt-5-mini"}, "pinning sim-gpt-5-mini"},
+		{"unpin", []string{"u"}, "pinned sim-gpt-5-mini", core.Command{Kind: core.CmdUnpin}, "unpinning"},
+		{"escalate", []string{"e"}, "running", core.Command{Kind: core.CmdEscalate}, "escalation"},
+		{"export", []string{"x"}, "running", core.Command{Kind: core.CmdExport}, "exporting"},
+		{"stop", []string{"s"}, "running", core.Command{Kind: core.CmdStop}, "stopping"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			m, f := appWith(t, 80, 24)
+			m.event.State = tt.state
+			var cmd tea.Cmd
+			for _, k := range tt.keys {
+				_, cmd = m.Update(keyMsg(k))
+			}
+			got := sent(t, f, cmd)
+			if got.Kind != tt.want.Kind || got.Model != tt.want.Model {
+				t.Errorf("sent %s %q, want %s %q", got.Kind, got.Model, tt.want.Kind, tt.want.Model)
+			}
+			if !strings.Contains(m.message, tt.message) {
+				t.Errorf("message %q, want it to say %q", m.message, tt.message)
+			}
+			// The run answers with a control event, which the message line shows.
+			m.Update(eventMsg(core.Event{Kind: core.EventControl, Message: "done: " + string(tt.want.Kind), State: "running"}))
+			if !strings.Contains(m.View(), "done: "+string(tt.want.Kind)) {
+				t.Errorf("the control event's outcome is not on screen")
+			}
+		})
+	}
+}
+
+func TestFocusPickerAndQuitKeys(t *testing.T) {
+	m, f := appWith(t, 80, 24)
+	for i, want := range []int{1, 2, 3, 0} {
+		m.Update(keyMsg("tab"))
+		if m.focus != want {
+			t.Fatalf("tab %d: focus %d, want %d", i+1, m.focus, want)
+		}
+	}
+	m.Update(keyMsg("shift+tab"))
+	if m.focus != 3 {
+		t.Errorf("shift+tab: focus %d, want 3", m.focus)
+	}
+	m.Update(keyMsg("m"))
+	if !m.picking || !strings.Contains(m.View(), "Pin a model") {
+		t.Fatal("m did not open the model picker")
+	}
+	m.Update(keyMsg("esc"))
+	if m.picking {
+		t.Error("esc did not close the picker")
+	}
+	stopped := false
+	m.engine.cancel = func() { stopped = true }
+	if _, cmd := m.Update(keyMsg("q")); cmd != nil || !stopped || m.State() != "quitting" {
+		t.Fatalf("q mid-run: stopped %v, state %q; want the run stopped and the console waiting for it", stopped, m.State())
+	}
+	close(f.done)
+	if _, cmd := m.Update(engineDoneMsg{}); cmd == nil {
+		t.Error("the console did not quit once the run had returned")
+	} else if _, ok := cmd().(tea.QuitMsg); !ok {
+		t.Error("the console did not quit once the run had returned")
+	}
+}
+
+func TestActionsAfterTheRunEndedSaySo(t *testing.T) {
+	m, _ := appWith(t, 80, 24)
+	m.Update(eventMsg(core.Event{Kind: core.EventDone, Report: &core.Report{StopReason: "budget", Samples: 64, Records: "/w/records.jsonl"}}))
+	if _, cmd := m.Update(keyMsg("p")); cmd != nil || !strings.Contains(m.message, "the run has ended") {
+		t.Errorf("pause after the end: message %q", m.message)
+	}
+	if m.State() != "finished" {
+		t.Errorf("state %q, want finished", m.State())
+	}
+}
+
+func TestPinWithoutModels(t *testing.T) {
+	e, _ := newFakeEngine()
+	m := NewModel(e, plainStyles(), DefaultKeyMap())
+	m.Update(eventMsg(core.Event{Kind: core.EventStart, Strategy: "random", Snapshot: &core.Snapshot{}}))
+	m.Update(keyMsg("m"))
+	if m.picking || !strings.Contains(m.message, "calls no models") {
+		t.Errorf("pin with the random search: picking %v, message %q", m.picking, m.message)
+	}
+}
+
+// TestTheConsoleNeverWaitsForTheEngine: with an engine that sends nothing and reads no
+// command (its command channel full), every key is handled at once and the screen renders.
+func TestTheConsoleNeverWaitsForTheEngine(t *testing.T) {
+	m, f := appWith(t, 80, 24)
+	for len(f.commands) < cap(f.commands) {
+		f.commands <- core.Command{Kind: core.CmdPause}
+	}
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		for _, k := range []string{"p", "e", "x", "u", "tab", "down", "s", "m", "enter"} {
+			m.Update(keyMsg(k))
+			m.View()
+		}
+	}()
+	select {
+	case <-done:
+	case <-time.After(10 * time.Second):
+		t.Fatal("the console blocked on an engine that does not read its commands")
+	}
+}
