@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
@@ -59,9 +60,8 @@ func runTune(ctx context.Context, args []string, out, errOut io.Writer) int {
 	if *budget < 1 {
 		return fail(errOut, exitUsage, "tune: --budget is %d, want at least 1 (the number of new candidates to measure)", *budget)
 	}
-	var strat core.Strategy
 	if *strategy != "colt" && *strategy != "mcts" {
-		if strat, err = core.NewStrategy(*strategy, cfg.Search, nil); err != nil {
+		if _, err := core.NewStrategy(*strategy, cfg.Search, nil); err != nil {
 			return fail(errOut, exitUsage, "tune: --strategy: %v", err)
 		}
 	}
@@ -74,17 +74,35 @@ func runTune(ctx context.Context, args []string, out, errOut io.Writer) int {
 	if err != nil {
 		return fail(errOut, exitUsage, "%v", err)
 	}
+	// A model's tasks are tuned one after another, each with the whole budget.
+	tasks := []tui.Task{{Name: w.Name, Weight: 1}}
 	if !w.IsSingle() {
-		return fail(errOut, exitUsage, "tune: %s is a model of %d tasks; tune one task at a time (e.g. --workload %s:%s); whole-model tuning lands in a later release",
-			w.Name, len(w.Tasks), w.Name, w.Tasks[0].Name)
+		tasks = nil
+		for _, t := range w.Tasks {
+			tasks = append(tasks, tui.Task{Name: w.Name + ":" + t.Name, Weight: t.Weight})
+		}
 	}
 	var sketches []schedule.Sketch
 	if *sketch != "" {
+		if !w.IsSingle() {
+			return fail(errOut, exitUsage, "tune: --sketch is a trace of one program; %s is a model of %d tasks (tune one as --workload %s)", w.Name, len(w.Tasks), tasks[0].Name)
+		}
 		t, err := readTrace(*sketch)
 		if err != nil {
 			return fail(errOut, exitUsage, "tune: --sketch %v", err)
 		}
 		sketches = []schedule.Sketch{{Name: filepath.Base(*sketch), Trace: t}}
+	}
+	if set["models"] {
+		names := splitList(*models)
+		if *strategy == "mcts" && len(names) > 1 {
+			return fail(errOut, exitUsage, "tune: --models: mcts expands with one model, found %d", len(names))
+		}
+		if *strategy == "colt" {
+			cfg.Colt.Models = names
+		} else if len(names) == 1 {
+			cfg.Colt.MCTSModel = names[0]
+		}
 	}
 	console := !*headless && isTerminal(out) && isTerminal(os.Stdin)
 	if !*headless && !console {
@@ -102,49 +120,47 @@ func runTune(ctx context.Context, args []string, out, errOut io.Writer) int {
 	if msg := store.Repaired(); msg != "" {
 		fmt.Fprintln(errOut, "colt: "+msg)
 	}
-	var model *scoring.CostModel
-	tree := *strategy == "colt" || *strategy == "mcts"
-	if (*costModel && *strategy == "evolutionary") || tree {
-		// The tree searches always score rollouts with the cost model.
-		f := w.Tasks[0].Func()
-		model = core.OpenCostModel(cfg, be.Target(), cat, func(format string, args ...any) {
-			fmt.Fprintf(errOut, "colt: "+format+"\n", args...)
-		})
-		scorer := core.NewCostModelScorer(model, schedule.StructuralHash(f))
-		if tree {
-			if set["models"] {
-				names := splitList(*models)
-				if *strategy == "mcts" && len(names) > 1 {
-					return fail(errOut, exitUsage, "tune: --models: mcts expands with one model, found %d", len(names))
-				}
-				if *strategy == "colt" {
-					cfg.Colt.Models = names
-				} else if len(names) == 1 {
-					cfg.Colt.MCTSModel = names[0]
-				}
+	var model *scoring.CostModel // one for the run, shared by its tasks
+	options := func(name string) (core.TuneOptions, error) {
+		tw, err := cat.Get(name)
+		if err != nil {
+			return core.TuneOptions{}, err
+		}
+		tree := *strategy == "colt" || *strategy == "mcts"
+		var scorer core.Scorer
+		if (*costModel && *strategy == "evolutionary") || tree {
+			// The tree searches always score rollouts with the cost model.
+			if model == nil {
+				model = core.OpenCostModel(cfg, be.Target(), cat, func(format string, args ...any) {
+					fmt.Fprintf(errOut, "colt: "+format+"\n", args...)
+				})
 			}
+			scorer = core.NewCostModelScorer(model, schedule.StructuralHash(tw.Tasks[0].Func()))
+		}
+		var strat core.Strategy
+		if tree {
 			strat, err = core.NewColtStrategy(*strategy, cfg, cfg.Colt.MCTSModel, scorer, os.Getenv)
 		} else {
 			strat, err = core.NewStrategy(*strategy, cfg.Search, scorer)
 		}
 		if err != nil {
-			return fail(errOut, exitUsage, "tune: %v", err)
+			return core.TuneOptions{}, err
 		}
+		return core.TuneOptions{
+			Workload: tw, Backend: be, Store: store, WorkDir: cfg.WorkDir, Strategy: strat,
+			Budget: *budget, Seed: *seed, Search: cfg.Search, Sketches: sketches,
+			OnEvent: headlessPrinter(errOut),
+		}, nil
 	}
-	opts := core.TuneOptions{
-		Workload: w, Backend: be, Store: store, WorkDir: cfg.WorkDir, Strategy: strat,
-		Budget: *budget, Seed: *seed, Search: cfg.Search, Sketches: sketches,
-		OnEvent: headlessPrinter(errOut),
+	// Configuration mistakes (an unknown model, a bad key setting) show before anything runs.
+	if _, err := options(tasks[0].Name); err != nil {
+		return fail(errOut, exitUsage, "tune: %v", err)
 	}
-	var rep *core.Report
+	var reps []*core.Report
 	if console {
-		rep, err = tui.Run(ctx, tui.RunOptions{Tune: opts, In: os.Stdin, Out: out, NoColor: os.Getenv("NO_COLOR") != ""})
+		reps, err = tui.Run(ctx, tui.RunOptions{Tasks: tasks, Options: options, In: os.Stdin, Out: out, NoColor: os.Getenv("NO_COLOR") != ""})
 	} else {
-		var tuner *core.Tuner
-		if tuner, err = core.NewTuner(opts); err != nil {
-			return fail(errOut, exitUsage, "tune: %v", err)
-		}
-		rep, err = tuner.Run(ctx)
+		reps, err = runHeadless(ctx, tasks, options)
 	}
 	if model != nil {
 		// A training started by the last batch finishes and is saved for the next run.
@@ -153,13 +169,31 @@ func runTune(ctx context.Context, args []string, out, errOut io.Writer) int {
 		}
 	}
 	code := exitOK
-	if rep != nil {
-		printTuneSummary(out, rep, w.Description, cfg.WorkDir)
-		if *jsonOut != "" {
-			if werr := rep.WriteJSON(*jsonOut); werr != nil {
-				fmt.Fprintf(errOut, "colt: tune: %v\n", werr)
-				code = exitFailure
-			}
+	for i, rep := range reps {
+		if i > 0 {
+			fmt.Fprintln(out)
+		}
+		desc := w.Description
+		if tw, err := cat.Get(rep.Workload); err == nil {
+			desc = tw.Description
+		}
+		printTuneSummary(out, rep, desc, cfg.WorkDir)
+	}
+	if !w.IsSingle() && len(reps) > 0 {
+		est := endToEnd(tasks, reps)
+		fmt.Fprintf(out, "\nmodel %s: %d of %d tasks tuned; end-to-end estimate (Σ weight × best latency) %s, unscheduled %s\n",
+			w.Name, len(reps), len(tasks), core.FormatSeconds(est.bestS), core.FormatSeconds(est.baselineS))
+	}
+	if *jsonOut != "" && len(reps) > 0 {
+		var werr error
+		if w.IsSingle() {
+			werr = reps[0].WriteJSON(*jsonOut)
+		} else {
+			werr = writeModelReport(*jsonOut, w.Name, tasks, reps)
+		}
+		if werr != nil {
+			fmt.Fprintf(errOut, "colt: tune: %v\n", werr)
+			code = exitFailure
 		}
 	}
 	if err != nil {
@@ -169,6 +203,74 @@ func runTune(ctx context.Context, args []string, out, errOut io.Writer) int {
 		return fail(errOut, exitFailure, "tune %s: %v", w.Name, err)
 	}
 	return code
+}
+
+// runHeadless tunes the tasks one after another with progress lines, stopping at the first
+// error or when the operator stops a task.
+func runHeadless(ctx context.Context, tasks []tui.Task, options func(string) (core.TuneOptions, error)) ([]*core.Report, error) {
+	var reps []*core.Report
+	for _, t := range tasks {
+		opts, err := options(t.Name)
+		if err != nil {
+			return reps, err
+		}
+		tuner, err := core.NewTuner(opts)
+		if err != nil {
+			return reps, err
+		}
+		rep, err := tuner.Run(ctx)
+		if rep != nil {
+			reps = append(reps, rep)
+		}
+		if err != nil || rep.StopReason == "stopped" {
+			return reps, err
+		}
+	}
+	return reps, nil
+}
+
+// modelEstimate is a model's end-to-end latency: Σ weight × latency over its tuned tasks.
+type modelEstimate struct{ bestS, baselineS float64 }
+
+func endToEnd(tasks []tui.Task, reps []*core.Report) modelEstimate {
+	weight := map[string]int{}
+	for _, t := range tasks {
+		weight[t.Name] = t.Weight
+	}
+	var e modelEstimate
+	for _, r := range reps {
+		best := r.BaselineLatencyS
+		if r.BestLatencyS != nil {
+			best = *r.BestLatencyS
+		}
+		e.bestS += float64(weight[r.Workload]) * best
+		e.baselineS += float64(weight[r.Workload]) * r.BaselineLatencyS
+	}
+	return e
+}
+
+// writeModelReport writes the reports of a model's tasks as one JSON document.
+func writeModelReport(path, model string, tasks []tui.Task, reps []*core.Report) error {
+	est := endToEnd(tasks, reps)
+	doc := struct {
+		Workload   string         `json:"workload"`
+		Tasks      []*core.Report `json:"tasks"`
+		Weights    map[string]int `json:"weights"`
+		EndToEndS  float64        `json:"estimated_end_to_end_s"`
+		BaselineS  float64        `json:"baseline_end_to_end_s"`
+		TasksTuned int            `json:"tasks_tuned"`
+	}{Workload: model, Tasks: reps, Weights: map[string]int{}, EndToEndS: est.bestS, BaselineS: est.baselineS, TasksTuned: len(reps)}
+	for _, t := range tasks {
+		doc.Weights[t.Name] = t.Weight
+	}
+	data, err := json.MarshalIndent(doc, "", "  ")
+	if err != nil {
+		return fmt.Errorf("write %s: %w", path, err)
+	}
+	if err := os.WriteFile(path, append(data, '\n'), 0o644); err != nil {
+		return fmt.Errorf("write %s: %w", path, err)
+	}
+	return nil
 }
 
 // readTrace reads and parses a trace JSON file.

@@ -3,8 +3,11 @@ package main
 import (
 	"bytes"
 	"context"
+	"encoding/json"
+	"math"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -61,11 +64,18 @@ func newConsoleRun(t *testing.T, workDir string, budget int) *consoleRun {
 		Strategy: strat, Budget: budget, Seed: 1, Search: cfg.Search}}
 }
 
-// waitFor waits until the console's output contains text.
-func waitFor(t *testing.T, tm *teatest.TestModel, text string) {
+// waitFor waits until the console's new output contains every text (the renderer redraws
+// only lines that changed, so a text already on screen is not seen again).
+func waitFor(t *testing.T, tm *teatest.TestModel, texts ...string) {
 	t.Helper()
-	teatest.WaitFor(t, tm.Output(), func(b []byte) bool { return bytes.Contains(b, []byte(text)) },
-		teatest.WithDuration(90*time.Second), teatest.WithCheckInterval(20*time.Millisecond))
+	teatest.WaitFor(t, tm.Output(), func(b []byte) bool {
+		for _, text := range texts {
+			if !bytes.Contains(b, []byte(text)) {
+				return false
+			}
+		}
+		return true
+	}, teatest.WithDuration(90*time.Second), teatest.WithCheckInterval(20*time.Millisecond))
 }
 
 func press(tm *teatest.TestModel, keys ...string) {
@@ -174,5 +184,103 @@ func TestTheConsoleNeverBlocksTheSearch(t *testing.T) {
 	}
 	if err != nil || rep.Samples != 9 {
 		t.Fatalf("run: %v, %d samples", err, rep.Samples)
+	}
+}
+
+// tinyModelConfig adds a model of two tiny tasks, weighted 3 and 1.
+const tinyModelConfig = tinyConfig + `
+[workloads.tiny2]
+description = "a 4x6x5 matmul"
+sizes = { M = 4, N = 6, K = 5 }
+inputs = ["A[M, K]", "B[K, N]"]
+stages = ["O[m, n] += A[m, k] * B[k, n]"]
+
+[workloads.tinymodel]
+description = "two tiny matmuls"
+tasks = [{ name = "a", workload = "tiny", weight = 3 }, { name = "b", workload = "tiny2", weight = 1 }]
+`
+
+func TestTuneAModelHeadless(t *testing.T) {
+	cfg := writeConfig(t, tinyModelConfig)
+	out := filepath.Join(t.TempDir(), "model.json")
+	code, stdout, stderr := cli(t, "tune", "--headless", "--workload", "tinymodel", "--strategy", "random", "--budget", "3", "--config", cfg, "--json-out", out)
+	if code != exitOK {
+		t.Fatalf("exit %d\n%s\n%s", code, stdout, stderr)
+	}
+	for _, want := range []string{"tinymodel:a", "tinymodel:b", "model tinymodel: 2 of 2 tasks tuned; end-to-end estimate"} {
+		if !strings.Contains(stdout, want) {
+			t.Errorf("%q not in the summary:\n%s", want, stdout)
+		}
+	}
+	var doc struct {
+		Tasks []struct {
+			Workload     string   `json:"workload"`
+			Samples      int      `json:"samples"`
+			BestLatencyS *float64 `json:"best_latency_s"`
+		} `json:"tasks"`
+		Weights   map[string]int `json:"weights"`
+		EndToEndS float64        `json:"estimated_end_to_end_s"`
+	}
+	data, err := os.ReadFile(out)
+	if err != nil || json.Unmarshal(data, &doc) != nil || len(doc.Tasks) != 2 {
+		t.Fatalf("the model report: %v\n%s", err, data)
+	}
+	want := 0.0
+	for _, task := range doc.Tasks {
+		if task.Samples != 3 || task.BestLatencyS == nil {
+			t.Fatalf("task %s: %d samples, best %v", task.Workload, task.Samples, task.BestLatencyS)
+		}
+		want += float64(doc.Weights[task.Workload]) * *task.BestLatencyS
+	}
+	if doc.Weights["tinymodel:a"] != 3 || math.Abs(doc.EndToEndS-want) > 1e-12 {
+		t.Errorf("end-to-end estimate %g, want Σ weight × best = %g (weights %v)", doc.EndToEndS, want, doc.Weights)
+	}
+}
+
+// TestConsoleFollowsTheTasksOfAModel: the task list shows both tasks of a model and the
+// end-to-end estimate; the panes follow the task being tuned, or the one the operator picks.
+func TestConsoleFollowsTheTasksOfAModel(t *testing.T) {
+	path := writeConfig(t, tinyModelConfig)
+	cfg, err := core.LoadConfig(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cat, err := cfg.Catalog()
+	if err != nil {
+		t.Fatal(err)
+	}
+	be, err := core.OpenBackend(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	store, err := core.OpenStore(cfg.WorkDir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer store.Close()
+	options := func(name string) (core.TuneOptions, error) {
+		w, err := cat.Get(name)
+		if err != nil {
+			return core.TuneOptions{}, err
+		}
+		return core.TuneOptions{Workload: w, Backend: be, Store: store, WorkDir: cfg.WorkDir, Strategy: core.NewRandom(),
+			Budget: 4, Seed: 1, Search: cfg.Search}, nil
+	}
+	tasks := []tui.Task{{Name: "tinymodel:a", Weight: 3}, {Name: "tinymodel:b", Weight: 1}}
+	eng, err := tui.StartTasks(context.Background(), tasks, options)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tm := teatest.NewTestModel(t, tui.NewModel(eng, tui.NewStyles(tui.PlainRenderer()), tui.DefaultKeyMap()),
+		teatest.WithInitialTermSize(140, 40))
+	// The panes followed the second task; the task list has the end-to-end estimate.
+	waitFor(t, tm, "end-to-end ≈", "(Σ weight × best, 2 of 2 tasks)", "tinymodel:b (task 2/2)", "[finished]")
+	press(tm, "[")
+	waitFor(t, tm, "tinymodel:a (task 1/2)")
+	press(tm, "q")
+	tm.WaitFinished(t, teatest.WithFinalTimeout(30*time.Second))
+	reps, err := eng.Reports()
+	if err != nil || len(reps) != 2 {
+		t.Fatalf("%d reports, %v", len(reps), err)
 	}
 }

@@ -142,7 +142,7 @@ stages = [`+stages+`]
 		{"tune unknown strategy", []string{"tune", "--headless", "--workload", "tiny", "--config", tiny, "--strategy", "annealing"}, exitUsage, `unknown strategy "annealing"`},
 		{"tune zero budget", []string{"tune", "--headless", "--workload", "tiny", "--config", tiny, "--budget", "0"}, exitUsage, "--budget is 0"},
 		{"tune negative budget", []string{"tune", "--headless", "--workload", "tiny", "--config", tiny, "--budget", "-3"}, exitUsage, "--budget is -3"},
-		{"tune a whole model", []string{"tune", "--headless", "--workload", "llama3-8b", "--config", tiny}, exitUsage, "llama3-8b:"},
+		{"a sketch for a whole model", []string{"tune", "--headless", "--workload", "llama3-8b", "--sketch", writeText(t, `{"insts": []}`), "--config", tiny}, exitUsage, "llama3-8b:"},
 		{"tune malformed sketch", []string{"tune", "--headless", "--workload", "tiny", "--config", tiny, "--sketch", writeText(t, "{\"insts\": [}")}, exitUsage, "parse trace"},
 		{"tune json-out in a missing dir", []string{"tune", "--headless", "--workload", "tiny", "--config", tiny, "--json-out", "/nonexistent/dir/r.json"}, exitUsage, "does not exist"},
 		{"show malformed trace", []string{"show", "--workload", "tiny", "--config", tiny, "--trace", writeText(t, "not json")}, exitUsage, "parse trace"},

@@ -25,10 +25,12 @@ const (
 	simInvalidSmall, simInvalidLarge = 0.06, 0.012
 	// simEscalate is the chance of naming a model larger than the policy's choice.
 	simEscalate = 0.2
-	// simPoorCalls, simPoorHitRate: a model with at least this many calls and a lower hit rate,
-	// or with errors in more than half its calls, counts as doing poorly.
+	// simPoorCalls, simPoorHitRate: a model with at least this many calls and a hit rate below
+	// this share of the best model's, or with errors in more than half its calls, counts as
+	// doing poorly. Relative, because how often a child improves on its parent depends on the
+	// workload and the stage of the search, not only on the model.
 	simPoorCalls   = 4
-	simPoorHitRate = 0.2
+	simPoorHitRate = 0.5
 )
 
 // simProvider is an offline stand-in for an LLM whose proposal quality follows its declared
@@ -44,8 +46,8 @@ const (
 //
 // Next model: with a small chance (6% at ≤ 1B, 1.2% at ≥ 300B) an invalid name, so error
 // accounting is exercised; otherwise the smallest allowed model that is not doing poorly (at
-// least 4 calls and a hit rate under 0.2, or errors in more than half its calls; the largest
-// when all are), and with a 20% chance instead a uniformly drawn larger one.
+// least 4 calls and a hit rate under half the best model's, or errors in more than half its
+// calls; the largest when all are), and with a 20% chance instead a uniformly drawn larger one.
 //
 // Usage: token counts are estimates (prompt and answer length / 4), the cost is 0.
 type simProvider struct {
@@ -176,6 +178,12 @@ func (s *simProvider) nextModel(req Request) string {
 		params float64
 		poor   bool
 	}
+	bestHit := 0.0
+	for _, m := range stats {
+		if m.Calls >= simPoorCalls {
+			bestHit = max(bestHit, m.HitRate)
+		}
+	}
 	cands := make([]cand, 0, len(req.Models))
 	for _, name := range req.Models {
 		c := cand{name: name, params: math.Inf(1)}
@@ -183,7 +191,7 @@ func (s *simProvider) nextModel(req Request) string {
 			if m.ParamsB > 0 {
 				c.params = m.ParamsB
 			}
-			c.poor = m.Calls >= simPoorCalls && (m.HitRate < simPoorHitRate || 2*m.Errors > m.Calls)
+			c.poor = m.Calls >= simPoorCalls && (m.HitRate < simPoorHitRate*bestHit || 2*m.Errors > m.Calls)
 		}
 		cands = append(cands, c)
 	}

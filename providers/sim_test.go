@@ -163,6 +163,11 @@ func TestSimNextModelPolicy(t *testing.T) {
 		{"small model doing fine", simStats(10, 0.4), "sim-3b"},
 		{"small model new", simStats(1, 0), "sim-3b"},
 		{"small model's hit rate poor", simStats(10, 0.1), "sim-20b"},
+		{"every hit rate low, the small model's a little lower", []ModelStat{
+			{Name: "sim-300b", ParamsB: 300, Calls: 40, HitRate: 0.25},
+			{Name: "sim-3b", ParamsB: 3, Calls: 12, HitRate: 0.17},
+			{Name: "sim-20b", ParamsB: 20, Calls: 9, HitRate: 0.22},
+		}, "sim-3b"},
 		{"every model poor", []ModelStat{
 			{Name: "sim-3b", ParamsB: 3, Calls: 10, HitRate: 0.1},
 			{Name: "sim-20b", ParamsB: 20, Calls: 10, HitRate: 0.3, Errors: 6},

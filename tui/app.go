@@ -12,12 +12,13 @@ import (
 	"colt/core"
 )
 
-// The panes, in focus order.
+// The panes, in focus order; a run of several tasks adds the task list last.
 const (
 	paneTree = iota
 	paneModels
 	paneProgram
 	panePlot
+	paneTasks
 )
 
 // Model is the console: the status line, four panes, a message line and the help line, over
@@ -32,9 +33,15 @@ type Model struct {
 	panes         []Pane
 	focus         int
 
-	event    core.Event // the latest event
+	event    core.Event // the latest event of the run (any task)
 	snapshot *core.Snapshot
 	started  bool
+
+	// tasks are the run's tasks; the panes show tasks[shown], which follows the task being
+	// tuned until the operator picks one.
+	tasks         []taskState
+	shown         int
+	followRunning bool
 
 	message  string // the latest note or action result
 	isError  bool
@@ -55,11 +62,53 @@ type (
 
 // NewModel returns the console over an engine.
 func NewModel(e *Engine, st Styles, keys KeyMap) *Model {
-	m := &Model{st: st, keys: keys, engine: e, width: 80, height: 24}
-	m.panes = []Pane{NewTreePane(st, keys), NewModelsPane(st, keys), NewProgramPane(st, keys), NewPlotPane(st, keys)}
+	m := &Model{st: st, keys: keys, engine: e, width: 80, height: 24, followRunning: true}
+	for _, t := range e.Tasks {
+		m.tasks = append(m.tasks, taskState{Task: t})
+	}
+	if len(m.tasks) == 0 {
+		m.tasks = []taskState{{Task: Task{Name: "?", Weight: 1}}}
+	}
+	m.newPanes()
 	m.message = "starting: computing the reference and the baseline…"
 	m.layout()
 	return m
+}
+
+// newPanes makes fresh panes (for a new task: its tree and programs are its own).
+func (m *Model) newPanes() {
+	st, keys := m.st, m.keys
+	m.panes = []Pane{NewTreePane(st, keys), NewModelsPane(st, keys), NewProgramPane(st, keys), NewPlotPane(st, keys)}
+	if m.multi() {
+		m.panes = append(m.panes, NewTasksPane(st, keys))
+	}
+}
+
+// multi reports a run of several tasks.
+func (m *Model) multi() bool { return len(m.tasks) > 1 }
+
+// taskIndex finds a task by the workload name of its events (0 when unknown).
+func (m *Model) taskIndex(name string) int {
+	for i, t := range m.tasks {
+		if t.Name == name {
+			return i
+		}
+	}
+	return 0
+}
+
+// showTask makes the panes follow task i.
+func (m *Model) showTask(i int) tea.Cmd {
+	if i < 0 || i >= len(m.tasks) || i == m.shown {
+		return nil
+	}
+	focus := m.focus
+	m.shown = i
+	m.newPanes()
+	m.focus = focus
+	m.layout()
+	t := m.tasks[i]
+	return m.broadcast(dataMsg{event: t.event, snapshot: t.snapshot}, tasksMsg{tasks: m.tasks, shown: m.shown})
 }
 
 // Init implements tea.Model.
@@ -109,6 +158,9 @@ func (m *Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		return m, nil
 	case selectMsg:
 		return m, m.broadcast(msg)
+	case showTaskMsg:
+		m.followRunning = false
+		return m, m.showTask(msg.index)
 	case tea.KeyMsg:
 		return m, m.onKey(msg)
 	}
@@ -117,19 +169,34 @@ func (m *Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 
 func (m *Model) setMessage(s string, isError bool) { m.message, m.isError = s, isError }
 
-// broadcast sends a message to every pane.
-func (m *Model) broadcast(msg tea.Msg) tea.Cmd {
+// broadcast sends messages to every pane.
+func (m *Model) broadcast(msgs ...tea.Msg) tea.Cmd {
 	var cmds []tea.Cmd
-	for _, p := range m.panes {
-		cmds = append(cmds, p.Update(msg))
+	for _, msg := range msgs {
+		for _, p := range m.panes {
+			cmds = append(cmds, p.Update(msg))
+		}
 	}
 	return tea.Batch(cmds...)
 }
 
 func (m *Model) onEvent(e core.Event) tea.Cmd {
-	m.event = e
+	i := m.taskIndex(e.Workload)
+	t := &m.tasks[i]
+	t.event = e
 	if e.Snapshot != nil {
-		m.snapshot = e.Snapshot
+		t.snapshot = e.Snapshot
+	}
+	m.event, m.snapshot = e, t.snapshot
+	var switchTo tea.Cmd
+	switch e.Kind {
+	case core.EventStart:
+		t.started = true
+		if m.followRunning && i != m.shown {
+			switchTo = m.showTask(i)
+		}
+	case core.EventDone:
+		t.started, t.finished = true, true
 	}
 	switch e.Kind {
 	case core.EventStart:
@@ -140,16 +207,25 @@ func (m *Model) onEvent(e core.Event) tea.Cmd {
 	case core.EventControl:
 		m.setMessage(e.Message, strings.HasPrefix(e.Message, "error"))
 	case core.EventDone:
-		m.done = true
+		if i == len(m.tasks)-1 || (e.Report != nil && e.Report.StopReason == "stopped") {
+			m.done = true
+		}
 		if r := e.Report; r != nil {
-			m.setMessage(fmt.Sprintf("finished (%s): %d samples; records in %s; x exports the best, q quits", r.StopReason, r.Samples, r.Records), false)
+			m.setMessage(fmt.Sprintf("%s finished (%s): %d samples; records in %s; x exports the best, q quits", e.Workload, r.StopReason, r.Samples, r.Records), false)
 		}
 	case core.EventSample:
 		if e.Status != core.StatusOK && e.Message != "" {
 			m.setMessage(fmt.Sprintf("sample %d: %s: %s", e.Sample, e.Status, e.Message), true)
 		}
 	}
-	return m.broadcast(dataMsg{event: e, snapshot: m.snapshot})
+	if switchTo != nil {
+		return switchTo
+	}
+	tasks := tasksMsg{tasks: m.tasks, shown: m.shown}
+	if i != m.shown {
+		return m.broadcast(tasks)
+	}
+	return m.broadcast(dataMsg{event: e, snapshot: t.snapshot}, tasks)
 }
 
 func (m *Model) onKey(msg tea.KeyMsg) tea.Cmd {
@@ -166,6 +242,12 @@ func (m *Model) onKey(msg tea.KeyMsg) tea.Cmd {
 		m.setMessage("quitting: the candidate in flight is dropped, every measured one is recorded (q again: quit now)", false)
 		m.engine.Stop()
 		return nil
+	case m.multi() && key.Matches(msg, k.NextTask):
+		m.followRunning = false
+		return m.showTask(m.shown + 1)
+	case m.multi() && key.Matches(msg, k.PrevTask):
+		m.followRunning = false
+		return m.showTask(m.shown - 1)
 	case key.Matches(msg, k.NextPane):
 		m.focus = (m.focus + 1) % len(m.panes)
 		return nil
@@ -292,8 +374,11 @@ func (m *Model) helpText() string {
 
 // statusLine: state first (it matters most and is never cut), then the run's counters.
 func (m *Model) statusLine() string {
-	e := m.event
+	e := m.tasks[m.shown].event
 	parts := []string{"[" + m.State() + "]", e.Workload, e.Strategy}
+	if m.multi() {
+		parts[1] = fmt.Sprintf("%s (task %d/%d)", m.tasks[m.shown].Name, m.shown+1, len(m.tasks))
+	}
 	if e.Budget > 0 {
 		parts = append(parts, fmt.Sprintf("%d/%d", e.Sample, e.Budget))
 	}

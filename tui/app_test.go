@@ -206,3 +206,85 @@ func TestTheConsoleNeverWaitsForTheEngine(t *testing.T) {
 		t.Fatal("the console blocked on an engine that does not read its commands")
 	}
 }
+
+// modelApp is the console over a fake engine running a model of seven tasks, the first two
+// started.
+func modelApp(t *testing.T, width, height int) *Model {
+	t.Helper()
+	e, _ := newFakeEngine()
+	for i, w := range []int{32, 32, 32, 32, 32, 65, 1} {
+		e.Tasks = append(e.Tasks, Task{Name: fmt.Sprintf("llama3-8b:t%d", i), Weight: w})
+	}
+	m := NewModel(e, plainStyles(), DefaultKeyMap())
+	m.Update(tea.WindowSizeMsg{Width: width, Height: height})
+	d := fixtureData(t)
+	for i, best := range []float64{0.010, 0.020} {
+		ev := d.event
+		ev.Workload, ev.BestS, ev.BaselineS = e.Tasks[i].Name, best, 0.5
+		m.Update(eventMsg(core.Event{Kind: core.EventStart, Workload: ev.Workload, BaselineS: 0.5}))
+		m.Update(eventMsg(ev))
+	}
+	return m
+}
+
+func TestTaskListOfAModel(t *testing.T) {
+	m := modelApp(t, 200, 50)
+	if m.shown != 1 {
+		t.Errorf("the panes show task %d, want the running task 1", m.shown)
+	}
+	view := m.View()
+	// 32 × 10 ms + 32 × 20 ms over the two tasks with a latency.
+	for _, want := range []string{"end-to-end ≈ 960 ms (Σ weight × best, 2 of 7 tasks)", "llama3-8b:t1 (task 2/7)", "llama3-8b:t6", "waiting"} {
+		if !strings.Contains(view, want) {
+			t.Errorf("%q not on screen:\n%s", want, view)
+		}
+	}
+	m.Update(keyMsg("["))
+	if m.shown != 0 || !strings.Contains(m.View(), "llama3-8b:t0 (task 1/7)") {
+		t.Errorf("[ shows task %d", m.shown)
+	}
+	m.Update(keyMsg("["))
+	if m.shown != 0 {
+		t.Errorf("[ on the first task moved to %d", m.shown)
+	}
+	// Once the operator picked a task, a new task starting does not take the panes away.
+	m.Update(eventMsg(core.Event{Kind: core.EventStart, Workload: "llama3-8b:t2", BaselineS: 0.5}))
+	if m.shown != 0 {
+		t.Errorf("a starting task took the panes from the operator's pick: shown %d", m.shown)
+	}
+	m.Update(keyMsg("]"))
+	m.Update(keyMsg("]"))
+	if m.shown != 2 {
+		t.Errorf("]] from task 0 shows %d, want 2", m.shown)
+	}
+}
+
+func TestLayoutWithTasksAtManySizes(t *testing.T) {
+	for _, width := range []int{80, 120, 200} {
+		for _, height := range []int{24, 32, 50} {
+			name := fmt.Sprintf("model %dx%d", width, height)
+			m := modelApp(t, width, height)
+			for focus := range m.panes {
+				m.focus = focus
+				lines := strings.Split(m.View(), "\n")
+				if len(lines) != height {
+					t.Fatalf("%s: %d lines, want %d", name, len(lines), height)
+				}
+				for i, l := range lines {
+					if w := ansi.StringWidth(l); w != width {
+						t.Fatalf("%s focus %d: line %d is %d cells, want %d", name, focus, i, w, width)
+					}
+				}
+				if !m.grid() {
+					checkRect(t, name, lines, 0, 2, width, height-chrome-1)
+					continue
+				}
+				left, top := m.split()
+				th := m.tasksHeight()
+				checkRect(t, name+" tasks", lines, 0, 1, left, th)
+				checkRect(t, name+" tree", lines, 0, 1+th, left, top-th)
+				checkRect(t, name+" models", lines, 0, 1+top, left, height-chrome-top)
+			}
+		}
+	}
+}

@@ -37,7 +37,11 @@ func (m *Model) layout() {
 		return
 	}
 	left, top := m.split()
-	m.panes[paneTree].SetSize(left, top)
+	tasks := m.tasksHeight()
+	if tasks > 0 {
+		m.panes[paneTasks].SetSize(left, tasks)
+	}
+	m.panes[paneTree].SetSize(left, top-tasks)
 	m.panes[paneModels].SetSize(left, body-top)
 	m.panes[paneProgram].SetSize(m.width-left, top)
 	m.panes[panePlot].SetSize(m.width-left, body-top)
@@ -60,6 +64,9 @@ func (m *Model) body() []string {
 		models = m.picker(left, body-top)
 	}
 	leftCol := lipgloss.JoinVertical(lipgloss.Left, view(paneTree), models)
+	if m.tasksHeight() > 0 {
+		leftCol = lipgloss.JoinVertical(lipgloss.Left, view(paneTasks), view(paneTree), models)
+	}
 	rightCol := lipgloss.JoinVertical(lipgloss.Left, view(paneProgram), view(panePlot))
 	return strings.Split(lipgloss.JoinHorizontal(lipgloss.Top, leftCol, rightCol), "\n")
 }
@@ -77,4 +84,14 @@ func (m *Model) tabBar() string {
 		parts = append(parts, name)
 	}
 	return m.st.Title.Render(fit(" "+strings.Join(parts, "│")+"  (tab: next pane)", m.width))
+}
+
+// tasksHeight is the task list's height in the grid (0 for a run of one task): a row a task,
+// at most half the top row.
+func (m *Model) tasksHeight() int {
+	if !m.multi() {
+		return 0
+	}
+	_, top := m.split()
+	return min(len(m.tasks)+3, top/2)
 }

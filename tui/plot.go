@@ -204,8 +204,10 @@ func shortSeconds(s float64) string {
 		return fmt.Sprintf("%.3g s", s)
 	case s >= 1e-3:
 		return fmt.Sprintf("%.3g ms", s*1e3)
+	case s >= 1e-6:
+		return fmt.Sprintf("%.3g µs", s*1e6)
 	}
-	return fmt.Sprintf("%.3g µs", s*1e6)
+	return fmt.Sprintf("%.3g ns", s*1e9)
 }
 
 // shortGFLOPS prints a throughput with 3 significant digits, never in exponent form.

@@ -12,8 +12,11 @@ import (
 
 // RunOptions configure a console session.
 type RunOptions struct {
-	// Tune is the run to drive (its OnEvent, Commands and SnapshotEvery are the console's).
-	Tune core.TuneOptions
+	// Tasks are what the run tunes, in order: one task, or a model's tasks.
+	Tasks []Task
+	// Options builds a task's run when its turn comes (its OnEvent, Commands and
+	// SnapshotEvery are the console's).
+	Options func(name string) (core.TuneOptions, error)
 	// In and Out are the terminal.
 	In  io.Reader
 	Out io.Writer
@@ -21,10 +24,11 @@ type RunOptions struct {
 	NoColor bool
 }
 
-// Run opens the console on a tuning run and returns the run's report and error when the
-// operator quits. Quitting mid-run stops the run; every measured candidate stays recorded.
-func Run(ctx context.Context, opt RunOptions) (*core.Report, error) {
-	eng, err := Start(ctx, opt.Tune)
+// Run opens the console on a tuning run and returns every task's report and the run's error
+// when the operator quits. Quitting mid-run stops the run; every measured candidate stays
+// recorded.
+func Run(ctx context.Context, opt RunOptions) ([]*core.Report, error) {
+	eng, err := StartTasks(ctx, opt.Tasks, opt.Options)
 	if err != nil {
 		return nil, err
 	}
@@ -33,9 +37,9 @@ func Run(ctx context.Context, opt RunOptions) (*core.Report, error) {
 		tea.WithInput(opt.In), tea.WithOutput(opt.Out))
 	_, uiErr := prog.Run()
 	eng.Stop()
-	rep, runErr := eng.Result()
+	reps, runErr := eng.Reports()
 	if uiErr != nil && runErr == nil && ctx.Err() == nil {
-		return rep, fmt.Errorf("console: %w", uiErr)
+		return reps, fmt.Errorf("console: %w", uiErr)
 	}
-	return rep, runErr
+	return reps, runErr
 }
