@@ -72,7 +72,9 @@ func endToEnd(tasks []taskState) (float64, int) {
 func (p *TasksPane) SetSize(width, height int) { p.width, p.height = width, height }
 
 // KeyHelp implements Pane.
-func (p *TasksPane) KeyHelp() []key.Binding { return []key.Binding{p.keys.Move, p.keys.PrevTask, p.keys.NextTask} }
+func (p *TasksPane) KeyHelp() []key.Binding {
+	return []key.Binding{p.keys.Move, p.keys.PrevTask, p.keys.NextTask}
+}
 
 // Update implements Pane.
 func (p *TasksPane) Update(msg tea.Msg) tea.Cmd {
