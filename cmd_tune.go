@@ -11,6 +11,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"text/tabwriter"
 	"time"
 
@@ -121,6 +122,13 @@ func runTune(ctx context.Context, args []string, out, errOut io.Writer) int {
 		fmt.Fprintln(errOut, "colt: "+msg)
 	}
 	var model *scoring.CostModel // one for the run, shared by its tasks
+	// Log lines (the cost model's) go to stderr, except while the console owns the terminal:
+	// then they are kept and printed when it closes, so they cannot tear its screen.
+	var held heldLines
+	logf := func(format string, args ...any) { fmt.Fprintf(errOut, "colt: "+format+"\n", args...) }
+	if console {
+		logf = held.add
+	}
 	options := func(name string) (core.TuneOptions, error) {
 		tw, err := cat.Get(name)
 		if err != nil {
@@ -131,9 +139,7 @@ func runTune(ctx context.Context, args []string, out, errOut io.Writer) int {
 		if (*costModel && *strategy == "evolutionary") || tree {
 			// The tree searches always score rollouts with the cost model.
 			if model == nil {
-				model = core.OpenCostModel(cfg, be.Target(), cat, func(format string, args ...any) {
-					fmt.Fprintf(errOut, "colt: "+format+"\n", args...)
-				})
+				model = core.OpenCostModel(cfg, be.Target(), cat, logf)
 			}
 			scorer = core.NewCostModelScorer(model, schedule.StructuralHash(tw.Tasks[0].Func()))
 		}
@@ -159,6 +165,7 @@ func runTune(ctx context.Context, args []string, out, errOut io.Writer) int {
 	var reps []*core.Report
 	if console {
 		reps, err = tui.Run(ctx, tui.RunOptions{Tasks: tasks, Options: options, In: os.Stdin, Out: out, NoColor: os.Getenv("NO_COLOR") != ""})
+		held.flush(errOut)
 	} else {
 		reps, err = runHeadless(ctx, tasks, options)
 	}
@@ -419,4 +426,33 @@ func isTerminal(stream any) bool {
 	}
 	st, err := f.Stat()
 	return err == nil && st.Mode()&os.ModeCharDevice != 0
+}
+
+// heldLines keeps log lines while the console owns the terminal; the cost model logs from its
+// training goroutine, hence the lock.
+type heldLines struct {
+	mu    sync.Mutex
+	lines []string
+	out   io.Writer // set by flush: lines from then on are printed at once
+}
+
+func (h *heldLines) add(format string, args ...any) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	line := "colt: " + fmt.Sprintf(format, args...)
+	if h.out != nil {
+		fmt.Fprintln(h.out, line)
+		return
+	}
+	h.lines = append(h.lines, line)
+}
+
+// flush prints the kept lines, and prints later ones at once.
+func (h *heldLines) flush(w io.Writer) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	for _, l := range h.lines {
+		fmt.Fprintln(w, l)
+	}
+	h.lines, h.out = nil, w
 }

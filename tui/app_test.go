@@ -288,3 +288,14 @@ func TestLayoutWithTasksAtManySizes(t *testing.T) {
 		}
 	}
 }
+
+func TestNoColorDrawsNoEscapes(t *testing.T) {
+	e, _ := newFakeEngine()
+	var out strings.Builder
+	m := NewModel(e, NewStyles(NewRenderer(&out, true)), DefaultKeyMap())
+	m.Update(tea.WindowSizeMsg{Width: 120, Height: 40})
+	m.Update(eventMsg(fixtureData(t).event))
+	if view := m.View(); strings.Contains(view, "\x1b[") {
+		t.Errorf("NO_COLOR: the screen has escape sequences:\n%q", view[:min(len(view), 400)])
+	}
+}
