@@ -284,3 +284,21 @@ func TestConsoleFollowsTheTasksOfAModel(t *testing.T) {
 		t.Fatalf("%d reports, %v", len(reps), err)
 	}
 }
+
+// TestLogLinesWaitForTheConsole: lines logged while the console owns the terminal are kept,
+// printed in order when it closes, and printed at once afterwards.
+func TestLogLinesWaitForTheConsole(t *testing.T) {
+	var h heldLines
+	var out bytes.Buffer
+	h.add("trained on %d samples", 32)
+	h.add("saved %s", "model.txt")
+	if out.Len() != 0 {
+		t.Fatal("a line reached the terminal while the console owned it")
+	}
+	h.flush(&out)
+	h.add("trained on %d samples", 48)
+	want := "colt: trained on 32 samples\ncolt: saved model.txt\ncolt: trained on 48 samples\n"
+	if out.String() != want {
+		t.Errorf("printed %q, want %q", out.String(), want)
+	}
+}
