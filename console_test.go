@@ -14,9 +14,11 @@ import (
 	tea "github.com/charmbracelet/bubbletea"
 	"github.com/charmbracelet/x/exp/teatest"
 
+	"colt/backend"
 	"colt/core"
 	"colt/schedule"
 	"colt/tui"
+	"colt/workloads"
 )
 
 // consoleRun is what the console tests drive: a colt search of the tiny workload with the
@@ -26,10 +28,11 @@ type consoleRun struct {
 	opts core.TuneOptions
 }
 
-func newConsoleRun(t *testing.T, workDir string, budget int) *consoleRun {
+// tinySetup loads a test configuration and opens its backend and records (closed at the end
+// of the test); workDir, when set, replaces the configuration's.
+func tinySetup(t *testing.T, config, workDir string) (core.Config, *workloads.Catalog, *backend.Backend, *core.Store) {
 	t.Helper()
-	path := writeConfig(t, tinyConfig)
-	cfg, err := core.LoadConfig(path)
+	cfg, err := core.LoadConfig(writeConfig(t, config))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -38,10 +41,6 @@ func newConsoleRun(t *testing.T, workDir string, budget int) *consoleRun {
 	}
 	cfg.Search.BatchSize = 3
 	cat, err := cfg.Catalog()
-	if err != nil {
-		t.Fatal(err)
-	}
-	w, err := cat.Get("tiny")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -54,6 +53,16 @@ func newConsoleRun(t *testing.T, workDir string, budget int) *consoleRun {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { store.Close() })
+	return cfg, cat, be, store
+}
+
+func newConsoleRun(t *testing.T, workDir string, budget int) *consoleRun {
+	t.Helper()
+	cfg, cat, be, store := tinySetup(t, tinyConfig, workDir)
+	w, err := cat.Get("tiny")
+	if err != nil {
+		t.Fatal(err)
+	}
 	model := core.OpenCostModel(cfg, be.Target(), cat, func(string, ...any) {})
 	scorer := core.NewCostModelScorer(model, schedule.StructuralHash(w.Tasks[0].Func()))
 	strat, err := core.NewColtStrategy("colt", cfg, "", scorer, os.Getenv)
@@ -240,24 +249,7 @@ func TestTuneAModelHeadless(t *testing.T) {
 // TestConsoleFollowsTheTasksOfAModel: the task list shows both tasks of a model and the
 // end-to-end estimate; the panes follow the task being tuned, or the one the operator picks.
 func TestConsoleFollowsTheTasksOfAModel(t *testing.T) {
-	path := writeConfig(t, tinyModelConfig)
-	cfg, err := core.LoadConfig(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	cat, err := cfg.Catalog()
-	if err != nil {
-		t.Fatal(err)
-	}
-	be, err := core.OpenBackend(cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	store, err := core.OpenStore(cfg.WorkDir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer store.Close()
+	cfg, cat, be, store := tinySetup(t, tinyModelConfig, "")
 	options := func(name string) (core.TuneOptions, error) {
 		w, err := cat.Get(name)
 		if err != nil {

@@ -24,33 +24,51 @@ func appWith(t *testing.T, width, height int) (*Model, *fakeEngine) {
 	return m, f
 }
 
+// screenLines renders the console and fails unless it is exactly width × height cells.
+func screenLines(t *testing.T, name string, m *Model, width, height int) []string {
+	t.Helper()
+	lines := strings.Split(m.View(), "\n")
+	if len(lines) != height {
+		t.Fatalf("%s: %d lines, want %d", name, len(lines), height)
+	}
+	for i, l := range lines {
+		if w := ansi.StringWidth(l); w != width {
+			t.Fatalf("%s focus %d: line %d is %d cells, want %d: %q", name, m.focus, i, w, width, l)
+		}
+	}
+	return lines
+}
+
+// checkPanes renders the console with each pane focused and checks its size and every
+// pane's border: the tab layout's one pane, or the grid's panes (the task list on top of the
+// tree for a model).
+func checkPanes(t *testing.T, name string, m *Model, width, height int) {
+	t.Helper()
+	body := height - chrome
+	for focus := range m.panes {
+		m.focus = focus
+		lines := screenLines(t, name, m, width, height)
+		if !m.grid() {
+			checkRect(t, name, lines, 0, 2, width, body-1)
+			continue
+		}
+		left, top := m.split()
+		th := m.tasksHeight()
+		if th > 0 {
+			checkRect(t, name+" tasks", lines, 0, 1, left, th)
+		}
+		checkRect(t, name+" tree", lines, 0, 1+th, left, top-th)
+		checkRect(t, name+" models", lines, 0, 1+top, left, body-top)
+		checkRect(t, name+" program", lines, left, 1, width-left, top)
+		checkRect(t, name+" plot", lines, left, 1+top, width-left, body-top)
+	}
+}
+
 func TestLayoutAtManySizes(t *testing.T) {
 	for _, width := range []int{40, 57, 80, 99, 119, 120, 143, 200, 240} {
 		for _, height := range []int{10, 13, 24, 31, 32, 50, 61} {
-			name := fmt.Sprintf("%dx%d", width, height)
 			m, _ := appWith(t, width, height)
-			for focus := range m.panes {
-				m.focus = focus
-				lines := strings.Split(m.View(), "\n")
-				if len(lines) != height {
-					t.Fatalf("%s: %d lines, want %d", name, len(lines), height)
-				}
-				for i, l := range lines {
-					if w := ansi.StringWidth(l); w != width {
-						t.Fatalf("%s focus %d: line %d is %d cells, want %d: %q", name, focus, i, w, width, l)
-					}
-				}
-				body := height - chrome
-				if !m.grid() {
-					checkRect(t, name, lines, 0, 2, width, body-1)
-					continue
-				}
-				left, top := m.split()
-				checkRect(t, name+" tree", lines, 0, 1, left, top)
-				checkRect(t, name+" models", lines, 0, 1+top, left, body-top)
-				checkRect(t, name+" program", lines, left, 1, width-left, top)
-				checkRect(t, name+" plot", lines, left, 1+top, width-left, body-top)
-			}
+			checkPanes(t, fmt.Sprintf("%dx%d", width, height), m, width, height)
 		}
 	}
 }
@@ -262,29 +280,7 @@ func TestTaskListOfAModel(t *testing.T) {
 func TestLayoutWithTasksAtManySizes(t *testing.T) {
 	for _, width := range []int{80, 120, 200} {
 		for _, height := range []int{24, 32, 50} {
-			name := fmt.Sprintf("model %dx%d", width, height)
-			m := modelApp(t, width, height)
-			for focus := range m.panes {
-				m.focus = focus
-				lines := strings.Split(m.View(), "\n")
-				if len(lines) != height {
-					t.Fatalf("%s: %d lines, want %d", name, len(lines), height)
-				}
-				for i, l := range lines {
-					if w := ansi.StringWidth(l); w != width {
-						t.Fatalf("%s focus %d: line %d is %d cells, want %d", name, focus, i, w, width)
-					}
-				}
-				if !m.grid() {
-					checkRect(t, name, lines, 0, 2, width, height-chrome-1)
-					continue
-				}
-				left, top := m.split()
-				th := m.tasksHeight()
-				checkRect(t, name+" tasks", lines, 0, 1, left, th)
-				checkRect(t, name+" tree", lines, 0, 1+th, left, top-th)
-				checkRect(t, name+" models", lines, 0, 1+top, left, height-chrome-top)
-			}
+			checkPanes(t, fmt.Sprintf("model %dx%d", width, height), modelApp(t, width, height), width, height)
 		}
 	}
 }
