@@ -33,31 +33,25 @@ export-dataset  write the records' features and labels as CSV for LightGBM / XGB
 	return fail(errOut, exitUsage, "costmodel: unknown subcommand %q; want eval or export-dataset", args[0])
 }
 
-// costModelExamples loads the configuration and rebuilds the examples of this machine's target.
-func costModelExamples(common commonFlags, cmd string, errOut io.Writer) (core.Config, string, []core.Example, int, int, int) {
-	cfg, cat, err := common.load()
+// costModelExamples loads the configuration and the examples of this machine's target; it
+// returns the exit code to use when there are none (-1 when there are).
+func costModelExamples(common commonFlags, cmd string, errOut io.Writer) (core.Config, *core.ExampleSet, int) {
+	cfg, err := common.config()
 	if err != nil {
-		return cfg, "", nil, 0, 0, fail(errOut, exitUsage, "%v", err)
+		return cfg, nil, fail(errOut, exitUsage, "%v", err)
 	}
-	records, err := core.ReadRecords(cfg.WorkDir)
+	set, err := core.LoadExamples(cfg)
 	if err != nil {
-		return cfg, "", nil, 0, 0, fail(errOut, exitFailure, "costmodel %s: %v; run colt tune with this work dir first", cmd, err)
-	}
-	be, err := core.OpenBackend(cfg)
-	if err != nil {
-		return cfg, "", nil, 0, 0, fail(errOut, exitUsage, "%v", err)
-	}
-	target := be.Target()
-	examples, skipped := core.Examples(records, target.String(), cat, core.SpaceOptionsFor(target))
-	if len(examples) == 0 {
-		targets := map[string]int{}
-		for _, r := range records {
-			targets[r.Target]++
+		if core.IsInputError(err) {
+			return cfg, nil, fail(errOut, exitUsage, "%v", err)
 		}
-		return cfg, "", nil, 0, 0, fail(errOut, exitFailure, "costmodel %s: none of the %d records in %s can be used for this target (%s); records by target: %v",
-			cmd, len(records), cfg.WorkDir, target.String(), targets)
+		return cfg, nil, fail(errOut, exitFailure, "costmodel %s: %v; run colt tune with this work dir first", cmd, err)
 	}
-	return cfg, target.String(), examples, len(records), skipped, -1
+	if len(set.Examples) == 0 {
+		return cfg, nil, fail(errOut, exitFailure, "costmodel %s: none of the %d records in %s can be used for this target (%s); records by target: %v",
+			cmd, set.Records, cfg.WorkDir, set.Target.String(), set.RecordsByTarget)
+	}
+	return cfg, set, -1
 }
 
 func runCostModelEval(args []string, out, errOut io.Writer) int {
@@ -73,21 +67,17 @@ func runCostModelEval(args []string, out, errOut io.Writer) int {
 	if !(*share > 0 && *share < 1) {
 		return fail(errOut, exitUsage, "costmodel eval: --test-share is %g, want between 0 and 1", *share)
 	}
-	cfg, target, examples, nRecords, skipped, code := costModelExamples(common, "eval", errOut)
+	cfg, set, code := costModelExamples(common, "eval", errOut)
 	if code >= 0 {
 		return code
 	}
-	be, err := core.OpenBackend(cfg)
-	if err != nil {
-		return fail(errOut, exitUsage, "%v", err)
-	}
-	opt := core.CostModelOptions(cfg.CostModel, be.Target(), "", nil)
+	opt := core.CostModelOptions(cfg.CostModel, set.Target, "", nil)
 	opt.Train.Seed = *seed
-	rep, err := core.EvaluateCostModel(examples, opt, *share, *seed)
+	rep, err := core.EvaluateCostModel(set.Examples, opt, *share, *seed)
 	if err != nil {
 		return fail(errOut, exitFailure, "costmodel eval: %v", err)
 	}
-	rep.WorkDir, rep.Target, rep.Records, rep.Skipped = cfg.WorkDir, target, nRecords, skipped
+	rep.WorkDir, rep.Target, rep.Records, rep.Skipped = cfg.WorkDir, set.Target.String(), set.Records, set.Skipped
 	if *asJSON {
 		enc := json.NewEncoder(out)
 		enc.SetIndent("", "  ")
@@ -97,7 +87,7 @@ func runCostModelEval(args []string, out, errOut io.Writer) int {
 		return exitOK
 	}
 	fmt.Fprintf(out, "cost model evaluation on %s: %d records, %d usable, %.0f%% of each workload's measured candidates held out; the model trained %d rounds\n",
-		cfg.WorkDir, nRecords, len(examples), *share*100, rep.Rounds)
+		cfg.WorkDir, set.Records, len(set.Examples), *share*100, rep.Rounds)
 	tw := tabwriter.NewWriter(out, 0, 0, 2, ' ', 0)
 	fmt.Fprintln(tw, "WORKLOAD\tTRAIN\tTEST\tPREDICTOR\tPAIRWISE\tSPEARMAN\tTOP-K RECALL")
 	for _, w := range rep.Workloads {
@@ -123,15 +113,15 @@ func runCostModelExport(args []string, out, errOut io.Writer) int {
 	if *path == "" {
 		return fail(errOut, exitUsage, "costmodel export-dataset: --out is required")
 	}
-	cfg, _, examples, _, skipped, code := costModelExamples(common, "export-dataset", errOut)
+	cfg, set, code := costModelExamples(common, "export-dataset", errOut)
 	if code >= 0 {
 		return code
 	}
-	rows, cands, err := core.ExportDataset(examples, cfg.CostModel.FailureWeight, *path)
+	rows, cands, err := core.ExportDataset(set.Examples, cfg.CostModel.FailureWeight, *path)
 	if err != nil {
 		return fail(errOut, exitFailure, "costmodel export-dataset: %v", err)
 	}
-	fmt.Fprintf(out, "wrote %s: %d rows of %d candidates (%d records skipped), label in column 0, no header;\n", *path, rows, cands, skipped)
+	fmt.Fprintf(out, "wrote %s: %d rows of %d candidates (%d records skipped), label in column 0, no header;\n", *path, rows, cands, set.Skipped)
 	fmt.Fprintf(out, "with %s.weight, %s.query (rows per candidate) and %s.names (column names)\n", *path, *path, *path)
 	fmt.Fprintf(out, "LightGBM: lightgbm task=train data=%s label_column=0 objective=regression\n", *path)
 	fmt.Fprintf(out, "XGBoost:  xgboost data=%s?format=csv&label_column=0\n", *path)

@@ -2,11 +2,8 @@ package main
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"io"
-	"os"
-	"path/filepath"
 	"strings"
 
 	"colt/core"
@@ -27,43 +24,16 @@ func runExport(_ context.Context, args []string, out, errOut io.Writer) int {
 	if *outDir == "" {
 		return fail(errOut, exitUsage, "export: --out is required: the directory to write the kernel, trace and program into")
 	}
-	cfg, cat, err := common.load()
+	cfg, err := common.config()
 	if err != nil {
 		return fail(errOut, exitUsage, "%v", err)
 	}
-	w, err := cat.Get(*name)
+	res, err := core.ExportWorkload(cfg, *name, *outDir, func(note string) { fmt.Fprintln(errOut, "colt: "+note) })
 	if err != nil {
-		return fail(errOut, exitUsage, "%v", err)
+		return failWith(errOut, err)
 	}
-	if !w.IsSingle() {
-		return fail(errOut, exitUsage, "export: %s is a model of %d tasks; export one task at a time (e.g. --workload %s:%s)", w.Name, len(w.Tasks), w.Name, w.Tasks[0].Name)
-	}
-	if _, err := os.Stat(filepath.Join(cfg.WorkDir, core.RecordsFile)); err != nil {
-		return fail(errOut, exitFailure, "export %s: no successful record of %s: the work dir %s has no %s (%v); run colt tune --workload %s with this work dir first",
-			w.Name, w.Name, cfg.WorkDir, core.RecordsFile, errors.Unwrap(err), w.Name)
-	}
-	be, err := core.OpenBackend(cfg)
-	if err != nil {
-		return fail(errOut, exitUsage, "%v", err)
-	}
-	store, err := core.OpenStore(cfg.WorkDir)
-	if err != nil {
-		return fail(errOut, exitFailure, "export: %v", err)
-	}
-	defer store.Close()
-	if msg := store.Repaired(); msg != "" {
-		fmt.Fprintln(errOut, "colt: "+msg)
-	}
-	res, err := core.Export(core.ExportOptions{
-		Workload: w, Store: store, WorkDir: cfg.WorkDir, Target: be.Target(),
-		Compiler: be.Compiler(), CFlags: be.Config().CFlags, OutDir: *outDir,
-	})
-	if err != nil {
-		return fail(errOut, exitFailure, "export %s: %v", w.Name, err)
-	}
-	r := res.Record
 	fmt.Fprintf(out, "exported the best schedule of %s: %s, %.3f GFLOP/s (candidate %s, sample %d of a %s run)\n",
-		w.Name, seconds(r.LatencyS), core.GFLOPS(w.Tasks[0].FLOPs, r.LatencyS), r.CandidateHash, r.Sample, r.Strategy)
+		res.Workload, seconds(res.LatencyS), res.GFLOPS, res.CandidateHash, res.Sample, res.Strategy)
 	if res.Skipped > 0 {
 		fmt.Fprintf(out, "note: %d faster record(s) skipped: their traces no longer build the program that was measured\n", res.Skipped)
 	}

@@ -7,31 +7,30 @@ import (
 	"io"
 
 	"colt/core"
-	"colt/workloads"
 )
 
 // commonFlags are the flags every subcommand that reads the configuration accepts.
 type commonFlags struct {
-	config  string
-	workDir string
+	configFile string
+	workDir    string
 }
 
 func (c *commonFlags) register(fs *flag.FlagSet) {
-	fs.StringVar(&c.config, "config", "", "configuration file (default: ./colt.toml if present)")
+	fs.StringVar(&c.configFile, "config", "", "configuration file (default: ./colt.toml if present)")
 	fs.StringVar(&c.workDir, "work-dir", "", "directory for records and caches (overrides work_dir)")
 }
 
-// load reads the configuration and the workload catalog.
-func (c *commonFlags) load() (core.Config, *workloads.Catalog, error) {
-	cfg, err := core.LoadConfig(c.config)
+// config reads the configuration (--config, else ./colt.toml, else the defaults), with
+// --work-dir applied.
+func (c *commonFlags) config() (core.Config, error) {
+	cfg, err := core.LoadConfig(c.configFile)
 	if err != nil {
-		return cfg, nil, err
+		return cfg, err
 	}
 	if c.workDir != "" {
 		cfg.WorkDir = c.workDir
 	}
-	cat, err := cfg.Catalog()
-	return cfg, cat, err
+	return cfg, nil
 }
 
 // newFlagSet returns a flag set that reports errors instead of exiting.

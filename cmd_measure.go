@@ -28,7 +28,7 @@ func runMeasure(ctx context.Context, args []string, out, errOut io.Writer) int {
 	if *name == "" {
 		return fail(errOut, exitUsage, "measure: --workload is required (see 'colt workloads')")
 	}
-	cfg, cat, err := common.load()
+	cfg, err := common.config()
 	if err != nil {
 		return fail(errOut, exitUsage, "%v", err)
 	}
@@ -38,22 +38,15 @@ func runMeasure(ctx context.Context, args []string, out, errOut io.Writer) int {
 	if *repeat > 0 {
 		cfg.Backend.Repeat = *repeat
 	}
-	w, err := cat.Get(*name)
-	if err != nil {
-		return fail(errOut, exitUsage, "%v", err)
-	}
-	be, err := core.OpenBackend(cfg)
-	if err != nil {
-		return fail(errOut, exitUsage, "%v", err)
-	}
 	opt := core.MeasureOptions{SourceFile: *source, RunTimeout: time.Duration(*timeout * float64(time.Second))}
 	if !*quiet {
 		opt.Progress = func(line string) { fmt.Fprintln(errOut, "colt: "+line) }
 	}
-	ms, err := core.Measure(ctx, be, w, opt)
+	res, err := core.MeasureWorkload(ctx, cfg, *name, opt)
 	if err != nil {
-		return fail(errOut, exitFailure, "measure %s: %v", w.Name, err)
+		return failWith(errOut, err)
 	}
+	ms := res.Tasks
 	if *asJSON {
 		enc := json.NewEncoder(out)
 		enc.SetIndent("", "  ")
@@ -65,7 +58,7 @@ func runMeasure(ctx context.Context, args []string, out, errOut io.Writer) int {
 			return fail(errOut, exitFailure, "write JSON: %v", err)
 		}
 	} else {
-		printMeasurements(out, w.Name, w.Description, w.Source, be.Compiler(), be.Config().CFlags, ms)
+		printMeasurements(out, res)
 	}
 	code := exitOK
 	for _, m := range ms {
@@ -81,14 +74,17 @@ func runMeasure(ctx context.Context, args []string, out, errOut io.Writer) int {
 	return code
 }
 
-func printMeasurements(out io.Writer, name, desc, source, compiler string, flags []string, ms []core.TaskMeasurement) {
+// printMeasurements prints a measurement as a table: one verdict for a single task, one row per
+// task and the weighted forward step for a model.
+func printMeasurements(out io.Writer, res *core.WorkloadMeasurement) {
+	ms := res.Tasks
 	if len(ms) == 0 {
 		return
 	}
 	tw := tabwriter.NewWriter(out, 0, 0, 2, ' ', 0)
-	fmt.Fprintf(tw, "workload\t%s (%s): %s\n", name, source, desc)
+	fmt.Fprintf(tw, "workload\t%s (%s): %s\n", res.Workload, res.Source, res.Description)
 	fmt.Fprintf(tw, "target\t%s\n", ms[0].Target)
-	fmt.Fprintf(tw, "compiler\t%s %s\n", compiler, strings.Join(flags, " "))
+	fmt.Fprintf(tw, "compiler\t%s %s\n", res.Compiler, strings.Join(res.CFlags, " "))
 	if len(ms) == 1 {
 		m := ms[0]
 		fmt.Fprintf(tw, "status\t%s\n", verdict(m))

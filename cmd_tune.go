@@ -2,12 +2,10 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
 	"io"
-	"io/fs"
 	"os"
 	"path/filepath"
 	"strings"
@@ -16,8 +14,6 @@ import (
 	"time"
 
 	"colt/core"
-	"colt/schedule"
-	"colt/scoring"
 	"colt/tui"
 )
 
@@ -26,7 +22,7 @@ func runTune(ctx context.Context, args []string, out, errOut io.Writer) int {
 	fs := newFlagSet("tune", "--workload NAME [--headless] [--strategy S] [--budget N] [--seed S] [--json-out FILE]", errOut)
 	common.register(fs)
 	name := fs.String("workload", "", "workload to tune (see 'colt workloads'); one task of a model as MODEL:TASK")
-	strategy := fs.String("strategy", "", "search strategy: "+strings.Join(core.StrategyNames(), " or ")+" (default: search.strategy, evolutionary)")
+	strategy := fs.String("strategy", "", "search strategy (default: search.strategy):\n"+strategyHelp())
 	budget := fs.Int("budget", 0, "NEW candidates to measure in this run, failures included; candidates already\nin the work dir's records are skipped and not counted (default: search.budget, 64)")
 	seed := fs.Uint64("seed", 0, "seed of the search's random choices (default: seed from the config, 1);\nkernel inputs always use the config seed")
 	headless := fs.Bool("headless", false, "print progress lines instead of opening the console (colt runs headless anyway,\nwith a note, when standard output is not a terminal)")
@@ -42,86 +38,22 @@ func runTune(ctx context.Context, args []string, out, errOut io.Writer) int {
 	if *name == "" {
 		return fail(errOut, exitUsage, "tune: --workload is required (see 'colt workloads')")
 	}
-	cfg, cat, err := common.load()
+	cfg, err := common.config()
 	if err != nil {
 		return fail(errOut, exitUsage, "%v", err)
-	}
-	if !set["strategy"] {
-		*strategy = cfg.Search.Strategy
-	}
-	if !set["budget"] {
-		*budget = cfg.Search.Budget
-	}
-	if !set["seed"] {
-		*seed = cfg.Seed
-	}
-	if !set["cost-model"] {
-		*costModel = cfg.CostModel.Enabled
-	}
-	if *budget < 1 {
-		return fail(errOut, exitUsage, "tune: --budget is %d, want at least 1 (the number of new candidates to measure)", *budget)
-	}
-	if *strategy != "colt" && *strategy != "mcts" {
-		if _, err := core.NewStrategy(*strategy, cfg.Search, nil); err != nil {
-			return fail(errOut, exitUsage, "tune: --strategy: %v", err)
-		}
 	}
 	if *jsonOut != "" {
 		if st, err := os.Stat(filepath.Dir(*jsonOut)); err != nil || !st.IsDir() {
 			return fail(errOut, exitUsage, "tune: --json-out %s: the directory %s does not exist", *jsonOut, filepath.Dir(*jsonOut))
 		}
 	}
-	w, err := cat.Get(*name)
-	if err != nil {
-		return fail(errOut, exitUsage, "%v", err)
-	}
-	// A model's tasks are tuned one after another, each with the whole budget.
-	tasks := []tui.Task{{Name: w.Name, Weight: 1}}
-	if !w.IsSingle() {
-		tasks = nil
-		for _, t := range w.Tasks {
-			tasks = append(tasks, tui.Task{Name: w.Name + ":" + t.Name, Weight: t.Weight})
-		}
-	}
-	var sketches []schedule.Sketch
-	if *sketch != "" {
-		if !w.IsSingle() {
-			return fail(errOut, exitUsage, "tune: --sketch is a trace of one program; %s is a model of %d tasks (tune one as --workload %s)", w.Name, len(w.Tasks), tasks[0].Name)
-		}
-		t, err := readTrace(*sketch)
-		if err != nil {
-			return fail(errOut, exitUsage, "tune: --sketch %v", err)
-		}
-		sketches = []schedule.Sketch{{Name: filepath.Base(*sketch), Trace: t}}
-	}
-	if set["models"] {
-		names := splitList(*models)
-		if *strategy == "mcts" && len(names) > 1 {
-			return fail(errOut, exitUsage, "tune: --models: mcts expands with one model, found %d", len(names))
-		}
-		if *strategy == "colt" {
-			cfg.Colt.Models = names
-		} else if len(names) == 1 {
-			cfg.Colt.MCTSModel = names[0]
-		}
+	if set["budget"] && *budget < 1 {
+		return fail(errOut, exitUsage, "tune: --budget is %d, want at least 1 (the number of new candidates to measure)", *budget)
 	}
 	console := !*headless && isTerminal(out) && isTerminal(os.Stdin)
 	if !*headless && !console {
 		fmt.Fprintln(errOut, "colt: standard output is not a terminal, so the console cannot open; running headless (pass --headless to say so and silence this note)")
 	}
-	be, err := core.OpenBackend(cfg)
-	if err != nil {
-		return fail(errOut, exitUsage, "%v", err)
-	}
-	store, err := core.OpenStore(cfg.WorkDir)
-	if err != nil {
-		return fail(errOut, exitFailure, "tune: %v", err)
-	}
-	defer store.Close()
-	if msg := store.Repaired(); msg != "" {
-		fmt.Fprintln(errOut, "colt: "+msg)
-	}
-	var model *scoring.CostModel // one for the run, shared by its tasks
 	// Log lines (the cost model's) go to stderr, except while the console owns the terminal:
 	// then they are kept and printed when it closes, so they cannot tear its screen.
 	var held heldLines
@@ -129,175 +61,84 @@ func runTune(ctx context.Context, args []string, out, errOut io.Writer) int {
 	if console {
 		logf = held.add
 	}
-	options := func(name string) (core.TuneOptions, error) {
-		tw, err := cat.Get(name)
-		if err != nil {
-			return core.TuneOptions{}, err
-		}
-		tree := *strategy == "colt" || *strategy == "mcts"
-		var scorer core.Scorer
-		if (*costModel && *strategy == "evolutionary") || tree {
-			// The tree searches always score rollouts with the cost model.
-			if model == nil {
-				model = core.OpenCostModel(cfg, be.Target(), cat, logf)
-			}
-			scorer = core.NewCostModelScorer(model, schedule.StructuralHash(tw.Tasks[0].Func()))
-		}
-		var strat core.Strategy
-		if tree {
-			strat, err = core.NewColtStrategy(*strategy, cfg, cfg.Colt.MCTSModel, scorer, os.Getenv)
-		} else {
-			strat, err = core.NewStrategy(*strategy, cfg.Search, scorer)
-		}
-		if err != nil {
-			return core.TuneOptions{}, err
-		}
-		return core.TuneOptions{
-			Workload: tw, Backend: be, Store: store, WorkDir: cfg.WorkDir, Strategy: strat,
-			Budget: *budget, Seed: *seed, Search: cfg.Search, Sketches: sketches,
-			OnEvent: headlessPrinter(errOut),
-		}, nil
+	opt := core.SessionOptions{Config: cfg, Workload: *name, Strategy: *strategy, Budget: *budget, SketchFile: *sketch, Logf: logf}
+	if set["seed"] {
+		opt.Seed = seed
 	}
-	// Configuration mistakes (an unknown model, a bad key setting) show before anything runs.
-	if _, err := options(tasks[0].Name); err != nil {
-		return fail(errOut, exitUsage, "tune: %v", err)
+	if set["cost-model"] {
+		opt.CostModel = costModel
 	}
-	var reps []*core.Report
+	if set["models"] {
+		opt.Models = splitList(*models)
+	}
 	if console {
-		reps, err = tui.Run(ctx, tui.RunOptions{Tasks: tasks, Options: options, In: os.Stdin, Out: out, NoColor: os.Getenv("NO_COLOR") != ""})
+		opt.SnapshotEvery = tui.SnapshotEvery
+	}
+	sess, err := core.NewSession(opt)
+	if err != nil {
+		if core.IsInputError(err) {
+			return fail(errOut, exitUsage, "tune: %v", err)
+		}
+		return fail(errOut, exitFailure, "tune: %v", err)
+	}
+	if msg := sess.RepairNote(); msg != "" {
+		fmt.Fprintln(errOut, "colt: "+msg)
+	}
+	var rep *core.SessionReport
+	if console {
+		rep, err = tui.Run(ctx, tui.RunOptions{Session: sess, In: os.Stdin, Out: out, NoColor: os.Getenv("NO_COLOR") != ""})
 		held.flush(errOut)
 	} else {
-		reps, err = runHeadless(ctx, tasks, options)
+		rep, err = sess.Run(ctx, headlessPrinter(errOut))
 	}
-	if model != nil {
-		// A training started by the last batch finishes and is saved for the next run.
-		if werr := model.Wait(); werr != nil {
-			fmt.Fprintf(errOut, "colt: cost model: the last training failed: %v\n", werr)
-		}
+	if cerr := sess.Close(); cerr != nil {
+		fmt.Fprintf(errOut, "colt: %v\n", cerr)
 	}
 	code := exitOK
-	for i, rep := range reps {
-		if i > 0 {
-			fmt.Fprintln(out)
-		}
-		desc := w.Description
-		if tw, err := cat.Get(rep.Workload); err == nil {
-			desc = tw.Description
-		}
-		printTuneSummary(out, rep, desc, cfg.WorkDir)
-	}
-	if !w.IsSingle() && len(reps) > 0 {
-		est := endToEnd(tasks, reps)
-		fmt.Fprintf(out, "\nmodel %s: %d of %d tasks tuned; end-to-end estimate (Σ weight × best latency) %s, unscheduled %s\n",
-			w.Name, len(reps), len(tasks), core.FormatSeconds(est.bestS), core.FormatSeconds(est.baselineS))
-	}
-	if *jsonOut != "" && len(reps) > 0 {
-		var werr error
-		if w.IsSingle() {
-			werr = reps[0].WriteJSON(*jsonOut)
-		} else {
-			werr = writeModelReport(*jsonOut, w.Name, tasks, reps)
-		}
-		if werr != nil {
-			fmt.Fprintf(errOut, "colt: tune: %v\n", werr)
-			code = exitFailure
+	if rep != nil {
+		printSessionSummary(out, sess, rep)
+		if *jsonOut != "" && len(rep.Tasks) > 0 {
+			if werr := rep.WriteJSON(*jsonOut); werr != nil {
+				fmt.Fprintf(errOut, "colt: tune: %v\n", werr)
+				code = exitFailure
+			}
 		}
 	}
 	if err != nil {
+		w := sess.Workload().Name
 		if errors.Is(err, core.ErrInterrupted) {
-			return fail(errOut, exitFailure, "tune %s: %v; every measured candidate is recorded: rerun the same command to resume", w.Name, err)
+			return fail(errOut, exitFailure, "tune %s: %v; every measured candidate is recorded: rerun the same command to resume", w, err)
 		}
-		return fail(errOut, exitFailure, "tune %s: %v", w.Name, err)
+		return fail(errOut, exitFailure, "tune %s: %v", w, err)
 	}
 	return code
 }
 
-// runHeadless tunes the tasks one after another with progress lines, stopping at the first
-// error or when the operator stops a task.
-func runHeadless(ctx context.Context, tasks []tui.Task, options func(string) (core.TuneOptions, error)) ([]*core.Report, error) {
-	var reps []*core.Report
-	for _, t := range tasks {
-		opts, err := options(t.Name)
-		if err != nil {
-			return reps, err
-		}
-		tuner, err := core.NewTuner(opts)
-		if err != nil {
-			return reps, err
-		}
-		rep, err := tuner.Run(ctx)
-		if rep != nil {
-			reps = append(reps, rep)
-		}
-		if err != nil || rep.StopReason == "stopped" {
-			return reps, err
-		}
+// strategyHelp lists the strategies of the table, one per line, for --strategy's help.
+func strategyHelp() string {
+	var lines []string
+	for _, s := range core.Strategies() {
+		lines = append(lines, fmt.Sprintf("  %-12s %s", s.Name, s.Description))
 	}
-	return reps, nil
+	return strings.Join(lines, "\n")
 }
 
-// modelEstimate is a model's end-to-end latency: Σ weight × latency over its tuned tasks.
-type modelEstimate struct{ bestS, baselineS float64 }
-
-func endToEnd(tasks []tui.Task, reps []*core.Report) modelEstimate {
-	weight := map[string]int{}
-	for _, t := range tasks {
-		weight[t.Name] = t.Weight
-	}
-	var e modelEstimate
-	for _, r := range reps {
-		best := r.BaselineLatencyS
-		if r.BestLatencyS != nil {
-			best = *r.BestLatencyS
+// printSessionSummary prints every task's summary and, for a model, the end-to-end estimate.
+func printSessionSummary(out io.Writer, sess *core.Session, rep *core.SessionReport) {
+	for i, r := range rep.Tasks {
+		if i > 0 {
+			fmt.Fprintln(out)
 		}
-		e.bestS += float64(weight[r.Workload]) * best
-		e.baselineS += float64(weight[r.Workload]) * r.BaselineLatencyS
+		printTuneSummary(out, r, sess.Describe(r.Workload), sess.WorkDir())
 	}
-	return e
+	if !rep.Single && len(rep.Tasks) > 0 {
+		fmt.Fprintf(out, "\nmodel %s: %d of %d tasks tuned; end-to-end estimate (Σ weight × best latency) %s, unscheduled %s\n",
+			rep.Workload, rep.TasksTuned, rep.TaskCount, core.FormatSeconds(rep.EndToEndS), core.FormatSeconds(rep.BaselineS))
+	}
 }
 
-// writeModelReport writes the reports of a model's tasks as one JSON document.
-func writeModelReport(path, model string, tasks []tui.Task, reps []*core.Report) error {
-	est := endToEnd(tasks, reps)
-	doc := struct {
-		Workload   string         `json:"workload"`
-		Tasks      []*core.Report `json:"tasks"`
-		Weights    map[string]int `json:"weights"`
-		EndToEndS  float64        `json:"estimated_end_to_end_s"`
-		BaselineS  float64        `json:"baseline_end_to_end_s"`
-		TasksTuned int            `json:"tasks_tuned"`
-	}{Workload: model, Tasks: reps, Weights: map[string]int{}, EndToEndS: est.bestS, BaselineS: est.baselineS, TasksTuned: len(reps)}
-	for _, t := range tasks {
-		doc.Weights[t.Name] = t.Weight
-	}
-	data, err := json.MarshalIndent(doc, "", "  ")
-	if err != nil {
-		return fmt.Errorf("write %s: %w", path, err)
-	}
-	if err := os.WriteFile(path, append(data, '\n'), 0o644); err != nil {
-		return fmt.Errorf("write %s: %w", path, err)
-	}
-	return nil
-}
-
-// readTrace reads and parses a trace JSON file.
-func readTrace(path string) (*schedule.Trace, error) {
-	data, err := os.ReadFile(path)
-	if err != nil {
-		var pe *fs.PathError
-		if errors.As(err, &pe) {
-			return nil, fmt.Errorf("%s: %v", path, pe.Err)
-		}
-		return nil, err
-	}
-	t, err := schedule.ParseTrace(data)
-	if err != nil {
-		return nil, fmt.Errorf("%s: %v (want a trace JSON file such as colt export writes: {\"insts\": [...]})", path, err)
-	}
-	return t, nil
-}
-
-// headlessPrinter prints one progress line per sample and every note on errOut.
+// headlessPrinter prints one progress line per sample, every note, and a status line when the
+// run has waited a while without a sample, on errOut.
 func headlessPrinter(errOut io.Writer) func(core.Event) {
 	return func(e core.Event) {
 		switch e.Kind {
@@ -305,22 +146,54 @@ func headlessPrinter(errOut io.Writer) func(core.Event) {
 			fmt.Fprintf(errOut, "colt: %s: %s\n", e.Workload, e.Message)
 		case core.EventStart:
 			fmt.Fprintf(errOut, "colt: %s: tuning with %s search, budget %d new candidates; baseline %s (%.3f GFLOP/s)\n",
-				e.Workload, e.Strategy, e.Budget, seconds(e.BaselineS), e.BaselineGFLOPS)
+				e.Workload, e.Strategy, e.Budget, seconds(e.BaselineS), e.BaselineGFLOPS())
 		case core.EventSample:
-			width := len(fmt.Sprint(e.Budget))
-			lat := seconds(e.LatencyS)
-			best := "best -"
-			if e.BestS > 0 {
-				best = fmt.Sprintf("best %s %.2f GFLOP/s %.2f×", seconds(e.BestS), e.BestGFLOPS, e.Speedup)
-			}
-			line := fmt.Sprintf("colt: [%*d/%d] %-12s %10s  %s  elapsed %s  eta %s",
-				width, e.Sample, e.Budget, e.Status, lat, best, duration(e.Elapsed), duration(e.ETA))
-			if e.Status != core.StatusOK && e.Message != "" {
-				line += "  (" + clip(e.Message, 100) + ")"
+			line := fmt.Sprintf("%s %-12s %10s  %s  elapsed %s  eta %s",
+				progressPrefix(e), e.Sample.Status, seconds(e.Sample.LatencyS), bestText(e), duration(e.Elapsed), duration(e.ETA))
+			if e.Sample.Status != core.StatusOK && e.Sample.Message != "" {
+				line += "  (" + clip(e.Sample.Message, 100) + ")"
 			}
 			fmt.Fprintln(errOut, line)
+		case core.EventWaiting:
+			fmt.Fprintf(errOut, "%s waiting %s: %s  %s  elapsed %s\n", progressPrefix(e), duration(e.Waiting.Since), waitingText(e.Waiting), bestText(e), duration(e.Elapsed))
 		}
 	}
+}
+
+// progressPrefix is "colt: [ 3/16]", the start of a progress line.
+func progressPrefix(e core.Event) string {
+	width := len(fmt.Sprint(e.Budget))
+	return fmt.Sprintf("colt: [%*d/%d]", width, e.Samples, e.Budget)
+}
+
+// bestText is the best-so-far part of a progress line.
+func bestText(e core.Event) string {
+	if e.BestS <= 0 {
+		return "best -"
+	}
+	return fmt.Sprintf("best %s %.2f GFLOP/s %.2f×", seconds(e.BestS), e.BestGFLOPS(), e.Speedup())
+}
+
+// waitingText says what a waiting run waits for: model calls in flight and the measuring side.
+func waitingText(w *core.Waiting) string {
+	var parts []string
+	if len(w.Calls) > 0 {
+		total, oldest := 0, time.Duration(0)
+		var per []string
+		for _, c := range w.Calls {
+			total += c.Calls
+			oldest = max(oldest, c.Oldest)
+			per = append(per, fmt.Sprintf("%s %d", c.Model, c.Calls))
+		}
+		parts = append(parts, fmt.Sprintf("%d model call(s) in flight (%s; oldest %s)", total, strings.Join(per, ", "), duration(oldest)))
+	}
+	if w.Activity != "" {
+		parts = append(parts, w.Activity)
+	}
+	if len(parts) == 0 {
+		return "working"
+	}
+	return strings.Join(parts, "; ")
 }
 
 // duration prints a duration rounded for a progress line.
@@ -343,7 +216,7 @@ func clip(s string, n int) string {
 	return string(r[:n-1]) + "…"
 }
 
-// printTuneSummary prints the end-of-run summary.
+// printTuneSummary prints the end-of-run summary of one task.
 func printTuneSummary(out io.Writer, r *core.Report, desc, workDir string) {
 	tw := tabwriter.NewWriter(out, 0, 0, 2, ' ', 0)
 	fmt.Fprintf(tw, "workload\t%s: %s\n", r.Workload, desc)
@@ -377,13 +250,7 @@ func printTuneSummary(out io.Writer, r *core.Report, desc, workDir string) {
 		fails = append(fails, fmt.Sprintf("%s %d", k, r.Failures[k]))
 	}
 	fmt.Fprintf(tw, "failures\t%s\n", strings.Join(fails, ", "))
-	stop := map[string]string{
-		"budget":      "budget spent",
-		"exhausted":   "the design space yields no new candidate",
-		"interrupted": "interrupted",
-		"stopped":     "stopped by the operator",
-	}[r.StopReason]
-	fmt.Fprintf(tw, "stopped\t%s\n", stop)
+	fmt.Fprintf(tw, "stopped\t%s\n", r.StopReason.Describe())
 	fmt.Fprintf(tw, "wall time\t%s\n", duration(time.Duration(r.WallS*float64(time.Second))))
 	fmt.Fprintf(tw, "records\t%s\n", r.Records)
 	if r.BestLatencyS != nil {
@@ -393,16 +260,16 @@ func printTuneSummary(out io.Writer, r *core.Report, desc, workDir string) {
 	if len(r.Models) > 0 {
 		fmt.Fprintln(out)
 		mt := tabwriter.NewWriter(out, 0, 0, 2, ' ', 0)
-		fmt.Fprintln(mt, "MODEL	KIND	PARAMS	CALLS	SHARE	REGULAR	HIT RATE	ERRORS	COURSE ALT.	TOKENS	COST")
+		fmt.Fprintln(mt, "MODEL	KIND	PARAMS	CALLS	SHARE	REGULAR	HIT RATE	ERRORS	COURSE ALT.	CANCELLED	TOKENS	COST")
 		for _, m := range r.Models {
 			kind := m.Kind
 			if m.Simulated {
 				kind = "sim (simulated)"
 			}
-			fmt.Fprintf(mt, "%s\t%s\t%.0fB\t%d\t%.1f%%\t%.1f%%\t%.3f\t%d\t%d\t%d\t$%.4f\n", m.Name, kind, m.ParamsB, m.Calls, 100*m.Share, 100*m.RegularShare, m.HitRate, m.Errors, m.Altered, m.Tokens, m.CostUSD)
+			fmt.Fprintf(mt, "%s\t%s\t%.0fB\t%d\t%.1f%%\t%.1f%%\t%.3f\t%d\t%d\t%d\t%d\t$%.4f\n", m.Name, kind, m.ParamsB, m.Calls, 100*m.Share, 100*m.RegularShare, m.HitRate, m.Errors, m.Altered, m.Cancelled, m.Tokens, m.CostUSD)
 		}
 		mt.Flush()
-		fmt.Fprintln(out, "SHARE counts every call; REGULAR leaves out the largest model's course-alteration calls (the paper's invocation rate).")
+		fmt.Fprintln(out, "SHARE counts every answered call; REGULAR leaves out the largest model's course-alteration calls (the paper's invocation rate); CANCELLED calls were abandoned when the run ended.")
 	}
 }
 

@@ -14,23 +14,14 @@ import (
 	tea "github.com/charmbracelet/bubbletea"
 	"github.com/charmbracelet/x/exp/teatest"
 
-	"colt/backend"
 	"colt/core"
-	"colt/schedule"
 	"colt/tui"
-	"colt/workloads"
 )
 
-// consoleRun is what the console tests drive: a colt search of the tiny workload with the
-// shipped sim models, in a work dir of its own.
-type consoleRun struct {
-	cfg  core.Config
-	opts core.TuneOptions
-}
-
-// tinySetup loads a test configuration and opens its backend and records (closed at the end
-// of the test); workDir, when set, replaces the configuration's.
-func tinySetup(t *testing.T, config, workDir string) (core.Config, *workloads.Catalog, *backend.Backend, *core.Store) {
+// newSession is a tuning session of the tests: the configuration (with its own work dir, or
+// workDir), batches of 3, seed 1 and console snapshots. It is closed at the end of the test
+// (closing it twice is harmless).
+func newSession(t *testing.T, config, workDir, workload, strategy string, budget int) (*core.Session, core.Config) {
 	t.Helper()
 	cfg, err := core.LoadConfig(writeConfig(t, config))
 	if err != nil {
@@ -40,37 +31,20 @@ func tinySetup(t *testing.T, config, workDir string) (core.Config, *workloads.Ca
 		cfg.WorkDir = workDir
 	}
 	cfg.Search.BatchSize = 3
-	cat, err := cfg.Catalog()
+	seed := uint64(1)
+	s, err := core.NewSession(core.SessionOptions{Config: cfg, Workload: workload, Strategy: strategy, Budget: budget,
+		Seed: &seed, SnapshotEvery: tui.SnapshotEvery})
 	if err != nil {
 		t.Fatal(err)
 	}
-	be, err := core.OpenBackend(cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	store, err := core.OpenStore(cfg.WorkDir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { store.Close() })
-	return cfg, cat, be, store
+	t.Cleanup(func() { s.Close() })
+	return s, cfg
 }
 
-func newConsoleRun(t *testing.T, workDir string, budget int) *consoleRun {
+// newConsoleRun is a colt search of the tiny workload with the shipped sim models.
+func newConsoleRun(t *testing.T, workDir string, budget int) (*core.Session, core.Config) {
 	t.Helper()
-	cfg, cat, be, store := tinySetup(t, tinyConfig, workDir)
-	w, err := cat.Get("tiny")
-	if err != nil {
-		t.Fatal(err)
-	}
-	model := core.OpenCostModel(cfg, be.Target(), cat, func(string, ...any) {})
-	scorer := core.NewCostModelScorer(model, schedule.StructuralHash(w.Tasks[0].Func()))
-	strat, err := core.NewColtStrategy("colt", cfg, "", scorer, os.Getenv)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return &consoleRun{cfg: cfg, opts: core.TuneOptions{Workload: w, Backend: be, Store: store, WorkDir: cfg.WorkDir,
-		Strategy: strat, Budget: budget, Seed: 1, Search: cfg.Search}}
+	return newSession(t, tinyConfig, workDir, "tiny", "colt", budget)
 }
 
 // waitFor waits until the console's new output contains every text (the renderer redraws
@@ -103,11 +77,8 @@ func press(tm *teatest.TestModel, keys ...string) {
 // TestConsoleSmoke drives a short sim run in the console through pause, pin, escalate and
 // export, lets it finish and quits; the exported files exist.
 func TestConsoleSmoke(t *testing.T) {
-	r := newConsoleRun(t, "", 12)
-	eng, err := tui.Start(context.Background(), r.opts)
-	if err != nil {
-		t.Fatal(err)
-	}
+	sess, cfg := newConsoleRun(t, "", 12)
+	eng := tui.Start(context.Background(), sess)
 	m := tui.NewModel(eng, tui.NewStyles(tui.PlainRenderer()), tui.DefaultKeyMap())
 	tm := teatest.NewTestModel(t, m, teatest.WithInitialTermSize(100, 30))
 	waitFor(t, tm, "GFLOP/s") // a first candidate has been measured
@@ -123,12 +94,13 @@ func TestConsoleSmoke(t *testing.T) {
 	waitFor(t, tm, "[finished]")
 	press(tm, "q")
 	tm.WaitFinished(t, teatest.WithFinalTimeout(30*time.Second))
-	rep, err := eng.Result()
-	if err != nil || rep == nil || rep.Samples != 12 {
-		t.Fatalf("the run: %v, %+v", err, rep)
+	srep, err := eng.Result()
+	if err != nil || srep == nil || len(srep.Tasks) != 1 || srep.Tasks[0].Samples != 12 {
+		t.Fatalf("the run: %v, %+v", err, srep)
 	}
+	rep := srep.Tasks[0]
 	for _, f := range []string{core.ExportKernelFile, core.ExportProgramFile} {
-		if _, err := os.Stat(filepath.Join(r.cfg.WorkDir, "export", "tiny", f)); err != nil {
+		if _, err := os.Stat(filepath.Join(cfg.WorkDir, "export", "tiny", f)); err != nil {
 			t.Errorf("the export action wrote no %s: %v", f, err)
 		}
 	}
@@ -145,31 +117,27 @@ func TestConsoleSmoke(t *testing.T) {
 // and the same run started again resumes after them.
 func TestConsoleQuitMidRunResumes(t *testing.T) {
 	dir := t.TempDir()
-	r := newConsoleRun(t, dir, 200)
-	eng, err := tui.Start(context.Background(), r.opts)
-	if err != nil {
-		t.Fatal(err)
-	}
+	sess, _ := newConsoleRun(t, dir, 200)
+	eng := tui.Start(context.Background(), sess)
 	tm := teatest.NewTestModel(t, tui.NewModel(eng, tui.NewStyles(tui.PlainRenderer()), tui.DefaultKeyMap()),
 		teatest.WithInitialTermSize(80, 24))
 	waitFor(t, tm, "GFLOP/s")
 	press(tm, "q")
 	tm.WaitFinished(t, teatest.WithFinalTimeout(60*time.Second))
-	first, _ := eng.Result()
-	if first == nil || first.Samples == 0 || first.Samples >= 200 {
-		t.Fatalf("quitting mid-run: %+v", first)
+	srep, _ := eng.Result()
+	if srep == nil || len(srep.Tasks) != 1 || srep.Tasks[0].Samples == 0 || srep.Tasks[0].Samples >= 200 {
+		t.Fatalf("quitting mid-run: %+v", srep)
 	}
-	r.opts.Store.Close()
-	again := newConsoleRun(t, dir, 3)
-	tuner, err := core.NewTuner(again.opts)
+	first := srep.Tasks[0]
+	if err := sess.Close(); err != nil {
+		t.Fatal(err)
+	}
+	again, _ := newConsoleRun(t, dir, 3)
+	rerun, err := again.Run(context.Background(), nil)
 	if err != nil {
 		t.Fatal(err)
 	}
-	second, err := tuner.Run(context.Background())
-	if err != nil {
-		t.Fatal(err)
-	}
-	if second.PreviousSamples != first.Samples {
+	if second := rerun.Tasks[0]; second.PreviousSamples != first.Samples {
 		t.Errorf("the rerun found %d earlier samples, the console's run measured %d", second.PreviousSamples, first.Samples)
 	}
 }
@@ -177,13 +145,11 @@ func TestConsoleQuitMidRunResumes(t *testing.T) {
 // TestTheConsoleNeverBlocksTheSearch: an engine whose events nobody reads still runs to the
 // end of its budget.
 func TestTheConsoleNeverBlocksTheSearch(t *testing.T) {
-	r := newConsoleRun(t, "", 9)
-	eng, err := tui.Start(context.Background(), r.opts)
-	if err != nil {
-		t.Fatal(err)
-	}
+	sess, _ := newConsoleRun(t, "", 9)
+	eng := tui.Start(context.Background(), sess)
 	done := make(chan struct{})
-	var rep *core.Report
+	var rep *core.SessionReport
+	var err error
 	go func() { rep, err = eng.Result(); close(done) }()
 	select {
 	case <-done:
@@ -191,8 +157,8 @@ func TestTheConsoleNeverBlocksTheSearch(t *testing.T) {
 		eng.Stop()
 		t.Fatal("the run did not finish while nobody read its events")
 	}
-	if err != nil || rep.Samples != 9 {
-		t.Fatalf("run: %v, %d samples", err, rep.Samples)
+	if err != nil || len(rep.Tasks) != 1 || rep.Tasks[0].Samples != 9 {
+		t.Fatalf("run: %v, %+v", err, rep)
 	}
 }
 
@@ -249,20 +215,8 @@ func TestTuneAModelHeadless(t *testing.T) {
 // TestConsoleFollowsTheTasksOfAModel: the task list shows both tasks of a model and the
 // end-to-end estimate; the panes follow the task being tuned, or the one the operator picks.
 func TestConsoleFollowsTheTasksOfAModel(t *testing.T) {
-	cfg, cat, be, store := tinySetup(t, tinyModelConfig, "")
-	options := func(name string) (core.TuneOptions, error) {
-		w, err := cat.Get(name)
-		if err != nil {
-			return core.TuneOptions{}, err
-		}
-		return core.TuneOptions{Workload: w, Backend: be, Store: store, WorkDir: cfg.WorkDir, Strategy: core.NewRandom(),
-			Budget: 4, Seed: 1, Search: cfg.Search}, nil
-	}
-	tasks := []tui.Task{{Name: "tinymodel:a", Weight: 3}, {Name: "tinymodel:b", Weight: 1}}
-	eng, err := tui.StartTasks(context.Background(), tasks, options)
-	if err != nil {
-		t.Fatal(err)
-	}
+	sess, _ := newSession(t, tinyModelConfig, "", "tinymodel", "random", 4)
+	eng := tui.Start(context.Background(), sess)
 	tm := teatest.NewTestModel(t, tui.NewModel(eng, tui.NewStyles(tui.PlainRenderer()), tui.DefaultKeyMap()),
 		teatest.WithInitialTermSize(140, 40))
 	// The panes followed the second task; the task list has the end-to-end estimate.
@@ -271,9 +225,9 @@ func TestConsoleFollowsTheTasksOfAModel(t *testing.T) {
 	waitFor(t, tm, "tinymodel:a (task 1/2)")
 	press(tm, "q")
 	tm.WaitFinished(t, teatest.WithFinalTimeout(30*time.Second))
-	reps, err := eng.Reports()
-	if err != nil || len(reps) != 2 {
-		t.Fatalf("%d reports, %v", len(reps), err)
+	rep, err := eng.Result()
+	if err != nil || len(rep.Tasks) != 2 {
+		t.Fatalf("%+v, %v", rep, err)
 	}
 }
 

@@ -12,6 +12,8 @@ import (
 	"os/signal"
 	"runtime/debug"
 	"syscall"
+
+	"colt/core"
 )
 
 // Exit codes.
@@ -93,4 +95,13 @@ func usage(w io.Writer) {
 func fail(errOut io.Writer, code int, format string, args ...any) int {
 	fmt.Fprintf(errOut, "colt: "+format+"\n", args...)
 	return code
+}
+
+// failWith prints an error from core as a one-line error and returns its exit code: exitUsage
+// for what core marks as an error in the request (core.InputError), exitFailure otherwise.
+func failWith(errOut io.Writer, err error) int {
+	if core.IsInputError(err) {
+		return fail(errOut, exitUsage, "%v", err)
+	}
+	return fail(errOut, exitFailure, "%v", err)
 }

@@ -207,11 +207,11 @@ func TestWorkloadsListsCatalog(t *testing.T) {
 	if code != exitOK {
 		t.Fatalf("exit %d: %s", code, errOut)
 	}
-	var list []workloadJSON
+	var list []core.WorkloadInfo
 	if err := json.Unmarshal([]byte(out), &list); err != nil {
 		t.Fatal(err)
 	}
-	names := map[string]workloadJSON{}
+	names := map[string]core.WorkloadInfo{}
 	for _, w := range list {
 		names[w.Name] = w
 	}

@@ -54,9 +54,10 @@ func LoadBaseline(workDir, workloadHash, target string) (Baseline, bool) {
 }
 
 // baseline returns the cached baseline of a task or measures it (with the generous run timeout
-// of `colt measure`, since an unscheduled program can take seconds per call) and caches it. A
-// failing unscheduled program is an error: there is nothing to tune against.
-func baseline(ctx context.Context, be *backend.Backend, t *workloads.Task, name, workloadHash, workDir string, ref *backend.Reference, note func(string)) (Baseline, error) {
+// of `colt measure`, since an unscheduled program can take seconds per call, and alone on the
+// CPU gate) and caches it. A failing unscheduled program is an error: there is nothing to tune
+// against.
+func baseline(ctx context.Context, be *backend.Backend, t *workloads.Task, name, workloadHash, workDir string, ref *backend.Reference, note func(string), gate *cpuGate) (Baseline, error) {
 	target := be.Target().String()
 	if b, ok := LoadBaseline(workDir, workloadHash, target); ok {
 		return b, nil
@@ -64,7 +65,8 @@ func baseline(ctx context.Context, be *backend.Backend, t *workloads.Task, name,
 	limit := runTimeout(be, t, 0)
 	note(fmt.Sprintf("measuring the unscheduled baseline once (cached in %s; a run may take up to %s)",
 		filepath.Join(workDir, BaselinesDir), limit.Round(time.Second)))
-	r := be.MeasureCandidate(ctx, backend.Candidate{Func: t.Func(), RunTimeout: limit}, ref)
+	var r backend.Result
+	gate.timed(func() { r = be.MeasureCandidate(ctx, backend.Candidate{Func: t.Func(), RunTimeout: limit}, ref) })
 	if err := ctx.Err(); err != nil {
 		return Baseline{}, err
 	}

@@ -4,7 +4,9 @@ import (
 	"context"
 	"fmt"
 	"math"
+	"math/rand/v2"
 	"sort"
+	"sync"
 	"time"
 
 	"colt/providers"
@@ -30,11 +32,15 @@ type ColtOptions struct {
 	// InitSamples is how many programs of each sketch are sampled for the root's children;
 	// the best predicted is kept (default 1).
 	InitSamples int
-	// ExpansionsPerSample is how many expansions each measured sample costs (at least 1);
-	// a batch measures the best-predicted unmeasured nodes of the tree plus a RandomShare of
-	// random ones.
+	// ExpansionsPerSample is how many expansions (model calls, course alterations included)
+	// each measured sample costs (at least 1); a batch measures the best-predicted unmeasured
+	// nodes of the tree plus a RandomShare of random ones.
 	ExpansionsPerSample float64
 	RandomShare         float64
+	// ParallelCalls is the most expansions in flight at once (default 1): a round selects that
+	// many leaves with virtual loss, calls their models concurrently and applies the answers
+	// in selection order.
+	ParallelCalls int
 }
 
 // ModelStat is one model's statistics as the paper defines them, plus usage.
@@ -42,12 +48,15 @@ type ModelStat struct {
 	Name     string  `json:"name"`
 	Kind     string  `json:"kind"` // "openai", or "sim" for simulated models
 	ParamsB  float64 `json:"params_b"`
-	Calls    int     `json:"calls"`
-	Hits     int     `json:"hits"` // calls whose child scored above its parent
+	Calls    int     `json:"calls"` // answered calls (failed ones included, cancelled ones not)
+	Hits     int     `json:"hits"`  // calls whose child scored above its parent
 	HitRate  float64 `json:"hit_rate"`
 	Errors   int     `json:"errors"` // +1 per invalid transformation, +1 per invalid next model, +1 per failed call
 	Failures int     `json:"failed_calls"`
-	Altered  int     `json:"course_alterations"`
+	// Cancelled counts calls abandoned when the run ended (stop, quit, Ctrl-C); they are not
+	// the model's errors and not in Calls.
+	Cancelled int `json:"cancelled_calls"`
+	Altered   int `json:"course_alterations"`
 	// Escalations counts expansions the operator forced onto this (the largest) model.
 	Escalations int     `json:"escalations"`
 	Tokens      int     `json:"tokens"`
@@ -58,12 +67,20 @@ type ModelStat struct {
 	// "model invocation rate".
 	RegularShare float64 `json:"regular_share_of_calls"`
 	Simulated    bool    `json:"simulated"`
+	// InFlight is the number of calls to the model under way; OldestS the age of the oldest
+	// in seconds (0 when none). Not in reports: they describe a moment of the run.
+	InFlight int     `json:"-"`
+	OldestS  float64 `json:"-"`
 }
 
 // Colt is the COLT search (and plain MCTS): one tree shared by every model, MA-UCT selection,
 // expansion by the node's model through its provider (a joint action: transformations and the
 // next model), cost-model rollouts, course alteration and a floor on the largest model's
-// share of calls. Every new node is a candidate for measurement.
+// share of calls. Expansions happen in rounds of up to ParallelCalls concurrent calls. Every new
+// node is a candidate for measurement.
+//
+// Its tree belongs to the goroutine that calls the Strategy methods; the statistics and the
+// steering (Pin, Escalate, ModelStats, CallsInFlight) may be used from any goroutine.
 type Colt struct {
 	opt    ColtOptions
 	scorer Scorer
@@ -73,29 +90,36 @@ type Colt struct {
 	names   []string // model names in configuration order
 	sizes   ModelSizes
 	largest string
-	stats   map[string]*ModelStat
 
 	root   *Node
 	nodes  []*Node
 	byHash map[string]*Node
 	// pending are the tree's nodes with a new program that have not been measured yet.
 	pending []*Node
+	// alterations are the parents whose course alteration (a re-expansion by the largest
+	// model) waits for the next round.
+	alterations []*Node
 
-	measured int // candidates measured in this run, the prompt's trials progress
+	measured int    // candidates observed in this run, the prompt's trials progress
+	progress func() // called after every round (the console's live view), when set
+
+	// scoreMu serialises the scorer: sim models evaluate proposals from several goroutines.
+	scoreMu sync.Mutex
+
+	mu    sync.Mutex // guards what follows
+	stats map[string]*ModelStat
 	// failed counts, per model, the calls that failed since the last TakeNotes, with the
 	// latest error, so a down endpoint is reported once a batch rather than once a call.
-	failed map[string]*callFailures
-
-	progress func() // called after every iteration (the console's live view), when set
-
-	pinned   string // every expansion uses it until unpinned
-	escalate bool   // the next expansion uses the largest model
+	failed   map[string]*callFailures
+	pinned   string                // every expansion uses it until unpinned
+	escalate bool                  // the next expansion uses the largest model
+	inFlight map[*expansion]string // calls under way → model
 }
 
 // NewColtStrategy makes the colt strategy (the models named in colt.models, or every
-// [[models]] entry) or the mcts strategy (one model: model, or colt.mcts_model; none means
-// random expansions). getenv reads API keys (os.Getenv).
-func NewColtStrategy(name string, cfg Config, model string, scorer Scorer, getenv func(string) string) (*Colt, error) {
+// [[models]] entry) or the mcts strategy (one model: colt.mcts_model; none means random
+// expansions). getenv reads API keys (os.Getenv).
+func NewColtStrategy(name string, cfg Config, scorer Scorer, getenv func(string) string) (*Colt, error) {
 	var use []string
 	switch name {
 	case "colt":
@@ -109,11 +133,8 @@ func NewColtStrategy(name string, cfg Config, model string, scorer Scorer, geten
 			return nil, fmt.Errorf("colt: the configuration has no [[models]]; add some to colt.toml (or use --strategy mcts for random expansions)")
 		}
 	case "mcts":
-		if model == "" {
-			model = cfg.Colt.MCTSModel
-		}
-		if model != "" {
-			use = []string{model}
+		if cfg.Colt.MCTSModel != "" {
+			use = []string{cfg.Colt.MCTSModel}
 		}
 	default:
 		return nil, fmt.Errorf("strategy %q is not a tree search: want colt or mcts", name)
@@ -142,7 +163,8 @@ func NewColtStrategy(name string, cfg Config, model string, scorer Scorer, geten
 	return NewColt(ColtOptions{Models: provs, Lambda: k.Lambda, Exploration: k.Exploration, Branching: k.Branching,
 		RolloutDepth: k.RolloutDepth, LargestShare: k.LargestShare, Name: name,
 		CallTimeout: time.Duration(k.CallTimeoutS * float64(time.Second)),
-		InitSamples: k.InitSamples, ExpansionsPerSample: k.ExpansionsPerSample, RandomShare: k.RandomShare}, scorer)
+		InitSamples: k.InitSamples, ExpansionsPerSample: k.ExpansionsPerSample, RandomShare: k.RandomShare,
+		ParallelCalls: k.ParallelCalls}, scorer)
 }
 
 // NewColt returns the search with its options and the scorer that predicts rewards.
@@ -155,8 +177,10 @@ func NewColt(opt ColtOptions, scorer Scorer) (*Colt, error) {
 	}
 	opt.InitSamples = max(opt.InitSamples, 1)
 	opt.ExpansionsPerSample = max(opt.ExpansionsPerSample, 1)
+	opt.ParallelCalls = max(opt.ParallelCalls, 1)
 	c := &Colt{opt: opt, scorer: scorer, models: map[string]providers.Provider{}, sizes: ModelSizes{},
-		stats: map[string]*ModelStat{}, byHash: map[string]*Node{}, failed: map[string]*callFailures{}}
+		stats: map[string]*ModelStat{}, byHash: map[string]*Node{}, failed: map[string]*callFailures{},
+		inFlight: map[*expansion]string{}}
 	for _, m := range opt.Models {
 		cfg := m.Config()
 		if _, dup := c.models[cfg.Name]; dup {
@@ -174,25 +198,38 @@ func NewColt(opt ColtOptions, scorer Scorer) (*Colt, error) {
 // Name implements Strategy.
 func (c *Colt) Name() string { return c.opt.Name }
 
-// Init implements Strategy: the root is the unscheduled program; its children are one sampled
-// program per design-space sketch, expanded first by the largest model.
-func (c *Colt) Init(p *Problem, prior []Measured) error {
+// BatchSize is the batch the tuner asks for: the samples one round of calls pays for
+// (ParallelCalls / ExpansionsPerSample, at least 1), at most the configured batch size, so
+// that measurements keep pace with the rounds.
+func (c *Colt) BatchSize(configured int) int {
+	n := int(math.Round(float64(c.opt.ParallelCalls) / c.opt.ExpansionsPerSample))
+	return max(1, min(n, configured))
+}
+
+// Init implements Strategy: the root is the unscheduled program; its children are the best
+// predicted of InitSamples programs of each design-space sketch.
+func (c *Colt) Init(ctx context.Context, p *Problem, prior []Measured) error {
 	c.p = p
-	c.scorer.Observe(prior)
-	c.root = c.newNode(nil, &schedule.Trace{}, p.Func, "", nil)
-	c.root.Model = c.largest
-	for _, sk := range p.Sketches {
-		cand, score := c.bestSample(sk)
-		if cand == nil {
-			continue
+	p.work(func() {
+		c.scorer.Observe(prior)
+		c.root = c.newNode(nil, &schedule.Trace{}, p.Func, "", nil)
+		c.root.Model = c.largest
+		for _, sk := range p.Sketches {
+			if ctx.Err() != nil {
+				return
+			}
+			cand, score := c.bestSample(sk)
+			if cand == nil {
+				continue
+			}
+			n := c.newNode(c.root, cand.Trace, cand.Func, "", nil)
+			n.Hash = cand.Hash
+			n.Model = c.modelFor(nil)
+			n.Score = score
+			c.track(n)
 		}
-		n := c.newNode(c.root, cand.Trace, cand.Func, "", nil)
-		n.Hash = cand.Hash
-		n.Model = c.modelFor(nil)
-		n.Score = score
-		c.track(n)
-	}
-	return nil
+	})
+	return ctx.Err()
 }
 
 // bestSample draws InitSamples programs of a sketch and returns the best predicted valid one
@@ -201,7 +238,7 @@ func (c *Colt) bestSample(sk schedule.Sketch) (*Candidate, float64) {
 	var best *Candidate
 	bestScore := math.Inf(-1)
 	for range c.opt.InitSamples {
-		t, err := sampleCandidate(c.p.Func, sk.Trace, c.p.Rand)
+		t, err := schedule.SampleCandidate(c.p.Func, sk.Trace, c.p.Rand)
 		if err != nil {
 			continue
 		}
@@ -238,20 +275,41 @@ func (c *Colt) newNode(parent *Node, t *schedule.Trace, f *schedule.Func, propos
 	return n
 }
 
-// Propose implements Strategy: it makes ExpansionsPerSample·n MCTS iterations (fewer when a
-// bounded number of tries finds nothing new), then picks n of the tree's unmeasured nodes: the
-// best by the cost model's current prediction plus a RandomShare drawn at random.
-func (c *Colt) Propose(n int) []*Candidate {
+// maxExtraRounds bounds the rounds Propose adds when the rounds it owed left nothing new to
+// measure, so a small space ends in an empty batch rather than a hang.
+const maxExtraRounds = 4
+
+// Propose implements Strategy: ⌈n·ExpansionsPerSample⌉ expansions in rounds of up to
+// ParallelCalls (a few more when they left no unmeasured node), then n of the tree's unmeasured
+// nodes: the best by the cost model's current prediction plus a RandomShare drawn at random.
+func (c *Colt) Propose(ctx context.Context, n int) ([]*Candidate, error) {
 	want := int(math.Ceil(float64(n) * c.opt.ExpansionsPerSample))
-	for added, iter := 0, 0; added < want && iter < 8*want+16; iter++ {
-		if child := c.iterate(); child != nil && c.track(child) {
-			added++
+	for done := 0; done < want; {
+		k := min(c.opt.ParallelCalls, want-done)
+		if err := c.round(ctx, k); err != nil {
+			return nil, err
 		}
-		if c.progress != nil {
-			c.progress()
+		done += k
+	}
+	for extra := 0; extra < maxExtraRounds && c.livePending() == 0; extra++ {
+		if err := c.round(ctx, c.opt.ParallelCalls); err != nil {
+			return nil, err
 		}
 	}
-	return c.pick(n)
+	var out []*Candidate
+	c.p.work(func() { out = c.pick(n) })
+	return out, nil
+}
+
+// livePending counts the unmeasured nodes that are still new.
+func (c *Colt) livePending() int {
+	k := 0
+	for _, nd := range c.pending {
+		if !c.p.Known(nd.Hash) {
+			k++
+		}
+	}
+	return k
 }
 
 // pick removes n nodes from the pending ones and returns them as candidates.
@@ -314,9 +372,11 @@ func (n *Node) proposer() string {
 	return "random"
 }
 
-// Observe implements Strategy: measurements train the scorer and mark the tree's nodes.
+// Observe implements Strategy: measurements reach the scorer and mark the tree's nodes.
 func (c *Colt) Observe(results []Measured) {
+	c.scoreMu.Lock()
 	c.scorer.Observe(results)
+	c.scoreMu.Unlock()
 	c.measured += len(results)
 	for _, m := range results {
 		if m.Candidate == nil {
@@ -331,134 +391,16 @@ func (c *Colt) Observe(results []Measured) {
 	}
 }
 
-// iterate is one MCTS iteration: select, expand, roll out, course-alter, back-propagate. It
-// returns the new node (nil when expansion produced nothing usable).
-func (c *Colt) iterate() *Node {
-	leaf := SelectLeaf(c.root, c.branching(c.root), c.sizes, UCTParams{Lambda: c.opt.Lambda, Exploration: c.opt.Exploration})
-	model := c.modelFor(leaf)
-	child := c.expand(leaf, model, false)
-	if child == nil {
-		return nil
-	}
-	// A pin means every expansion uses the pinned model, so no course alteration while pinned.
-	if c.pinned == "" && child.ProposedBy != "" && child.ProposedBy != c.largest && c.largest != "" && NeedsCourseAlteration(child, c.largest) {
-		Prune(child)
-		c.stats[c.largest].Altered++
-		alt := c.expand(leaf, c.largest, true)
-		if alt == nil {
-			// The pruned child must not reach the statistics; with no altered continuation
-			// this iteration back-propagates nothing.
-			return nil
-		}
-		child = alt
-	}
-	Backpropagate(child, c.rollout(child))
-	return child
-}
-
-func (c *Colt) branching(n *Node) int { return c.opt.Branching }
-
-// modelFor chooses who expands a node: a forced escalation, a pinned model, the floor of the
-// largest model, then the node's own model (its parent's recommendation).
-func (c *Colt) modelFor(n *Node) string {
-	switch {
-	case len(c.models) == 0:
-		return ""
-	case c.escalate:
-		// The operator's escalation overrides a pin for one expansion; it is recorded.
-		c.escalate = false
-		c.stats[c.largest].Escalations++
-		return c.largest
-	case c.pinned != "":
-		return c.pinned
-	}
-	calls := map[string]int{}
-	for name, s := range c.stats {
-		calls[name] = s.Calls
-	}
-	if f := FloorModel(calls, c.largest, c.opt.LargestShare); f != "" {
-		return f
-	}
-	if n != nil && c.models[n.Model] != nil {
-		return n.Model
-	}
-	return c.names[0]
-}
-
-// expand asks model (or, with none or on failure, a random mutation) for a joint action on
-// leaf's program and adds the resulting child.
-func (c *Colt) expand(leaf *Node, model string, alteration bool) *Node {
-	var transforms []string
-	next := ""
-	prov := c.models[model]
-	if prov != nil {
-		st := c.stats[model]
-		st.Calls++
-		req := c.request(leaf)
-		ctx, cancel := context.WithTimeout(context.Background(), c.callTimeout())
-		resp, err := prov.Propose(ctx, req)
-		cancel()
-		st.LatencyS += resp.Latency.Seconds()
-		st.Tokens += resp.PromptTokens + resp.CompletionTokens
-		st.CostUSD += resp.CostUSD
-		if err != nil {
-			st.Errors++
-			st.Failures++
-			f := c.failed[model]
-			if f == nil {
-				f = &callFailures{}
-				c.failed[model] = f
-			}
-			f.n, f.last = f.n+1, err
-		} else {
-			st.Errors += resp.InvalidTransformations
-			if resp.InvalidNextModel {
-				st.Errors++
-			}
-			transforms, next = resp.Transformations, resp.NextModel
-		}
-	}
-	t, applied := c.apply(leaf.Trace, transforms)
-	if len(applied) == 0 {
-		// Nothing applied (no model, a failed call, or no valid step): a random mutation, so
-		// the child always differs from its parent.
-		out, name, err := mutate(c.p, leaf.Trace)
-		if err != nil {
-			return nil
-		}
-		t, applied = out, []string{name}
-		if prov == nil {
-			model = ""
-		}
-	}
-	cand := c.p.Prepare(t)
-	if !cand.Valid() {
-		return nil
-	}
-	child := c.newNode(leaf, cand.Trace, cand.Func, model, applied)
-	child.Hash = cand.Hash
-	child.Altered = alteration
-	child.Score = c.predict(cand)
-	if model != "" && child.Score > leaf.Score {
-		c.stats[model].Hits++
-	}
-	if c.models[next] != nil {
-		child.Model = next
-	} else {
-		child.Model = c.bestHitRateModel()
-	}
-	return child
-}
-
-// apply applies named transformations in order; a step that does not apply is skipped.
-func (c *Colt) apply(t *schedule.Trace, names []string) (*schedule.Trace, []string) {
+// apply applies named transformations in order, drawing from rng; a step that does not apply
+// is skipped.
+func (c *Colt) apply(t *schedule.Trace, names []string, rng *rand.Rand) (*schedule.Trace, []string) {
 	var applied []string
 	for _, name := range names {
 		m, ok := schedule.MutatorByName(name)
 		if !ok {
 			continue
 		}
-		out, err := m.Apply(c.p.Func, t, c.p.Space, c.p.Rand)
+		out, err := m.Apply(c.p.Func, t, c.p.Space, rng)
 		if err != nil {
 			continue
 		}
@@ -474,7 +416,7 @@ func (c *Colt) rollout(n *Node) float64 {
 	t := n.Trace
 	score := n.Score
 	for i := 0; i < c.opt.RolloutDepth; i++ {
-		out, _, err := mutate(c.p, t)
+		out, _, err := schedule.Mutate(c.p.Func, t, c.p.Space, c.p.Rand)
 		if err != nil {
 			break
 		}
@@ -497,12 +439,14 @@ func (c *Colt) predict(cand *Candidate) float64 {
 
 // rewards are the cost model's scores of candidates (0 for a missing or non-finite score).
 func (c *Colt) rewards(cands []*Candidate) []float64 {
+	c.scoreMu.Lock()
 	var s []float64
 	if r, ok := c.scorer.(interface{ Rewards([]*Candidate) []float64 }); ok {
 		s = r.Rewards(cands)
 	} else {
 		s = c.scorer.Predict(cands)
 	}
+	c.scoreMu.Unlock()
 	out := make([]float64, len(cands))
 	for i := range out {
 		if i < len(s) && !math.IsNaN(s[i]) && !math.IsInf(s[i], 0) {
@@ -512,23 +456,6 @@ func (c *Colt) rewards(cands []*Candidate) []float64 {
 	return out
 }
 
-// bestHitRateModel is the fallback next model when an answer named none valid (the caller has
-// already counted the error).
-func (c *Colt) bestHitRateModel() string {
-	best, bestRate := "", -1.0
-	for _, name := range c.names {
-		s := c.stats[name]
-		rate := 0.0
-		if s.Calls > 0 {
-			rate = float64(s.Hits) / float64(s.Calls)
-		}
-		if rate > bestRate {
-			best, bestRate = name, rate
-		}
-	}
-	return best
-}
-
 func (c *Colt) callTimeout() time.Duration {
 	if c.opt.CallTimeout > 0 {
 		return c.opt.CallTimeout
@@ -536,142 +463,22 @@ func (c *Colt) callTimeout() time.Duration {
 	return 5 * time.Minute
 }
 
-// request builds the prompt context of an expansion (the paper's appendix B).
-func (c *Colt) request(leaf *Node) providers.Request {
-	info := func(n *Node) providers.NodeInfo {
-		if n == nil {
-			return providers.NodeInfo{}
-		}
-		var hist []string
-		if n.Trace != nil {
-			for _, in := range n.Trace.Insts {
-				hist = append(hist, in.String())
-			}
-		}
-		return providers.NodeInfo{Present: true, Program: schedule.Print(n.Func), History: hist, Score: n.Score, Model: n.ProposedBy}
-	}
-	ctx := providers.Context{Current: info(leaf), Depth: leaf.Depth, SamplesUsed: c.measured, Budget: c.p.Budget}
-	if leaf.Parent != nil {
-		ctx.Parent = info(leaf.Parent)
-		if leaf.Parent.Parent != nil {
-			ctx.Grandparent = info(leaf.Parent.Parent)
-		}
-	}
-	for _, s := range c.ModelStats() {
-		ctx.ModelStats = append(ctx.ModelStats, providers.ModelStat{Name: s.Name, ParamsB: s.ParamsB, Calls: s.Calls,
-			HitRate: s.HitRate, Errors: s.Errors, CourseAlterations: s.Altered})
-	}
-	var vocab []string
-	for _, m := range schedule.Mutators() {
-		vocab = append(vocab, m.Name)
-	}
-	return providers.Request{
-		Context: ctx, Transformations: vocab, Models: append([]string(nil), c.names...), Rand: c.p.Rand,
-		Evaluate: func(names []string) (float64, bool) {
-			t, applied := c.apply(leaf.Trace, names)
-			if len(applied) == 0 {
-				return 0, false
-			}
-			cand := c.p.Prepare(t)
-			if !cand.Valid() {
-				return 0, false
-			}
-			return c.predict(cand), true
-		},
-	}
-}
-
-// ModelStats returns every model's statistics, in configuration order.
-func (c *Colt) ModelStats() []ModelStat {
-	total, altered := 0, 0
-	for _, s := range c.stats {
-		total += s.Calls
-		altered += s.Altered
-	}
-	out := make([]ModelStat, 0, len(c.names))
-	for _, name := range c.names {
-		s := *c.stats[name]
-		if s.Calls > 0 {
-			s.HitRate = float64(s.Hits) / float64(s.Calls)
-		}
-		if total > 0 {
-			s.Share = float64(s.Calls) / float64(total)
-		}
-		// Alteration calls are made by the largest model and counted on it.
-		if regular := total - altered; regular > 0 {
-			s.RegularShare = float64(s.Calls-s.Altered) / float64(regular)
-		}
-		out = append(out, s)
-	}
-	return out
-}
-
-// Pin makes every expansion use model until Unpin.
-func (c *Colt) Pin(model string) error {
-	if c.models[model] == nil {
-		names := append([]string(nil), c.names...)
-		sort.Strings(names)
-		return fmt.Errorf("pin: no model %q; the search uses %v", model, names)
-	}
-	c.pinned = model
-	return nil
-}
-
-// Unpin returns model choice to the search.
-func (c *Colt) Unpin() { c.pinned = "" }
-
-// Escalate makes the next expansion use the largest model.
-func (c *Colt) Escalate() error {
-	if c.largest == "" {
-		return fmt.Errorf("escalate: the search uses no models")
-	}
-	c.escalate = true
-	return nil
-}
-
-// callFailures are one model's failed calls since they were last reported.
-type callFailures struct {
-	n    int
-	last error
-}
-
-// TakeNotes implements Noter: one line per model whose calls failed since the last call.
-func (c *Colt) TakeNotes() []string {
-	var out []string
-	for _, name := range c.names {
-		if f := c.failed[name]; f != nil {
-			out = append(out, fmt.Sprintf("model %s: %d failed call(s), counted as its errors; random mutations expanded those nodes instead. Last error: %v",
-				name, f.n, f.last))
-		}
-	}
-	clear(c.failed)
-	return out
-}
-
-// SetProgress implements ProgressReporter.
+// SetProgress sets the function called after every round of expansions.
 func (c *Colt) SetProgress(f func()) { c.progress = f }
 
-// SteeringState implements Steering.
-func (c *Colt) SteeringState() (pinned string, escalating bool, largest string) {
-	return c.pinned, c.escalate, c.largest
-}
-
-// TreeSnapshot implements TreeSnapshotter: every node in ID order, the path to the fastest
-// measured program marked.
-func (c *Colt) TreeSnapshot(program func(hash string, t *schedule.Trace) *Program) []TreeNode {
+// TreeSnapshot returns every node in ID order, the path to the fastest measured program
+// marked. Call it from the goroutine that calls the Strategy methods.
+func (c *Colt) TreeSnapshot() []TreeNode {
 	out := make([]TreeNode, len(c.nodes))
 	var best *Node
 	for i, n := range c.nodes {
-		if n.program == nil {
-			n.program = program(n.Hash, n.Trace)
-		}
 		parent := -1
 		if n.Parent != nil {
 			parent = n.Parent.ID
 		}
 		out[i] = TreeNode{ID: n.ID, Parent: parent, Depth: n.Depth, Transformations: joinNames(n.Transformations),
 			ProposedBy: n.ProposedBy, Model: n.Model, Score: n.Score, LatencyS: n.LatencyS, Measured: n.Measured,
-			Visits: n.Visits, Pruned: n.Pruned, Altered: n.Altered, Program: n.program}
+			Visits: n.Visits, Pruned: n.Pruned, Altered: n.Altered, Hash: n.Hash, trace: n.Trace}
 		if n.LatencyS > 0 && (best == nil || n.LatencyS < best.LatencyS) {
 			best = n
 		}
@@ -682,7 +489,7 @@ func (c *Colt) TreeSnapshot(program func(hash string, t *schedule.Trace) *Progra
 	return out
 }
 
-// Tree returns the root of the search tree (for reports and the console).
+// Tree returns the root of the search tree (for reports and tests).
 func (c *Colt) Tree() *Node { return c.root }
 
 func joinNames(names []string) string {

@@ -1,6 +1,7 @@
 package core
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"net/http"
@@ -111,7 +112,7 @@ func TestColtWithAFlakyOpenAIEndpoint(t *testing.T) {
 		return ""
 	}
 	model := scoring.New(scoring.DefaultOptions(scoring.Hardware{Cores: 2}))
-	strat, err := NewColtStrategy("colt", cfg, "", NewCostModelScorer(model, "w"), getenv)
+	strat, err := NewColtStrategy("colt", cfg, NewCostModelScorer(model, "w"), getenv)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -196,12 +197,12 @@ func callsByModel(c *Colt) map[string]int {
 
 func TestPinAndEscalate(t *testing.T) {
 	c := coltOnTestWorkload(t)
-	c.Propose(4)
+	c.Propose(context.Background(), 4)
 	if err := c.Pin("sim-llama-3.1-8b"); err != nil {
 		t.Fatal(err)
 	}
 	before := callsByModel(c)
-	c.Propose(6)
+	c.Propose(context.Background(), 6)
 	after := callsByModel(c)
 	for name, n := range after {
 		if name != "sim-llama-3.1-8b" && n != before[name] {
@@ -219,13 +220,13 @@ func TestPinAndEscalate(t *testing.T) {
 		t.Fatal(err)
 	}
 	before = callsByModel(c)
-	c.iterate()
+	c.round(context.Background(), 1)
 	after = callsByModel(c)
 	if after["sim-gpt-5.2"] != before["sim-gpt-5.2"]+1 {
 		t.Errorf("the escalated expansion was not made by the largest model: %v → %v", before, after)
 	}
 	c.Unpin()
-	c.Propose(4)
+	c.Propose(context.Background(), 4)
 	if got := callsByModel(c); got["sim-gpt-5.2"]+got["sim-gpt-5-mini"]+got["sim-r1-distill-qwen-32b"] == after["sim-gpt-5.2"]+after["sim-gpt-5-mini"]+after["sim-r1-distill-qwen-32b"] {
 		t.Error("after unpinning, only the formerly pinned model was called")
 	}
@@ -242,49 +243,64 @@ func progressLine(prompt string) string {
 }
 
 // TestOperatorSteersTheColtSearch drives a colt run through the command channel: a pin makes
-// every later expansion the pinned model's, an escalation gives the largest model the next one
-// (recorded as such) and unpinning returns the choice to the search.
+// every expansion selected later the pinned model's, an escalation gives the largest model the
+// next one (recorded as such) and unpinning returns the choice to the search. Calls are counted
+// when they are issued, so the statistics at each control event tell who was called between
+// two commands, however the calls and the measurements interleave.
 func TestOperatorSteersTheColtSearch(t *testing.T) {
 	w := ttWorkload(t)
 	model := scoring.New(scoring.DefaultOptions(scoring.Hardware{Cores: 2}))
-	strat, err := NewColtStrategy("colt", DefaultConfig(), "", NewCostModelScorer(model, "w"), func(string) string { return "" })
+	strat, err := NewColtStrategy("colt", DefaultConfig(), NewCostModelScorer(model, "w"), func(string) string { return "" })
 	if err != nil {
 		t.Fatal(err)
 	}
 	const pinned, largest = "sim-llama-3.1-8b", "sim-gpt-5.2"
 	var controls []string
+	var at []map[string]ModelStat // the statistics when each command had been applied
 	rep, _ := ttSteered(t, w, strat, 12, 5, nil, func(e Event, cmds chan<- Command) {
 		switch {
 		case e.Kind == EventControl:
 			controls = append(controls, e.State+": "+e.Message)
-		case e.Kind == EventSample && e.Sample == 3:
+			stats := map[string]ModelStat{}
+			for _, s := range strat.ModelStats() {
+				stats[s.Name] = s
+			}
+			at = append(at, stats)
+		case e.Kind == EventSample && e.Sample.Sample == 3:
 			cmds <- Command{Kind: CmdPin, Model: pinned}
-		case e.Kind == EventSample && e.Sample == 6:
+		case e.Kind == EventSample && e.Sample.Sample == 6:
 			cmds <- Command{Kind: CmdEscalate}
-		case e.Kind == EventSample && e.Sample == 9:
+		case e.Kind == EventSample && e.Sample.Sample == 9:
 			cmds <- Command{Kind: CmdUnpin}
 		}
 	})
 	if rep.Samples != 12 {
 		t.Fatalf("%d samples, want 12", rep.Samples)
 	}
-	want := []string{"pinned " + pinned + ": pinned " + pinned,
-		"escalation pending: escalation pending: the next expansion uses the largest model", "running: unpinned"}
+	want := []string{"pinned " + pinned + ": pinned " + pinned + ": every expansion selected from now on uses it",
+		"escalation pending: escalation pending: the next expansion selected uses the largest model", "running: unpinned"}
 	if strings.Join(controls, "\n") != strings.Join(want, "\n") {
-		t.Errorf("control events:\n%s\nwant:\n%s", strings.Join(controls, "\n"), strings.Join(want, "\n"))
+		t.Fatalf("control events:\n%s\nwant:\n%s", strings.Join(controls, "\n"), strings.Join(want, "\n"))
 	}
-	// Samples 4–6 were proposed while pinned; 7–9 after the escalation, still pinned.
-	var escalated int
-	for _, h := range rep.History[3:9] {
-		switch {
-		case h.Proposer == largest && h.Sample > 6:
-			escalated++
-		case h.Proposer != pinned:
-			t.Errorf("sample %d was proposed by %s while %s was pinned", h.Sample, h.Proposer, pinned)
+	pin, unpin := at[0], at[2]
+	for name, after := range unpin {
+		before := pin[name]
+		regular := (after.Calls - after.Altered) - (before.Calls - before.Altered)
+		switch name {
+		case pinned:
+			if regular == 0 {
+				t.Errorf("the pinned model made no calls while pinned")
+			}
+		case largest:
+			// One escalation; course alterations decided before the pin may still run.
+			if regular != 1 || after.Escalations != 1 {
+				t.Errorf("the largest model made %d regular calls and %d escalations while %s was pinned, want 1 and 1", regular, after.Escalations, pinned)
+			}
+		default:
+			if after.Calls != before.Calls {
+				t.Errorf("while %s was pinned, %s made %d calls", pinned, name, after.Calls-before.Calls)
+			}
 		}
-	}
-	if escalated > 1 {
-		t.Errorf("%d samples by the largest model after one escalation, want at most 1", escalated)
 	}
 	for _, m := range rep.Models {
 		if want := map[bool]int{true: 1, false: 0}[m.Name == largest]; m.Escalations != want {

@@ -93,12 +93,16 @@ type ColtConfig struct {
 	// RandomShare is the share of each batch drawn at random from the unmeasured nodes rather
 	// than by predicted score.
 	RandomShare float64 `toml:"random_share"`
+	// ParallelCalls is the most model calls in flight at once: a round selects that many
+	// leaves (virtual loss keeps them apart), calls their models concurrently and applies the
+	// answers in selection order.
+	ParallelCalls int `toml:"parallel_calls"`
 }
 
 // DefaultColtConfig is the paper's configuration.
 func DefaultColtConfig() ColtConfig {
 	return ColtConfig{Lambda: 0.5, Exploration: 1.4142135623730951, Branching: 2, RolloutDepth: 2, LargestShare: 0.2, CallTimeoutS: 300,
-		InitSamples: 16, ExpansionsPerSample: 4, RandomShare: 0.05}
+		InitSamples: 16, ExpansionsPerSample: 4, RandomShare: 0.05, ParallelCalls: 8}
 }
 
 // DefaultModelSet is the offline model set colt ships: simulated stand-ins, in the shape of the
@@ -143,6 +147,9 @@ func (c Config) coltProblems() []string {
 	}
 	if !(k.RandomShare >= 0 && k.RandomShare <= 1) {
 		bad = append(bad, fmt.Sprintf("colt.random_share is %g, want 0 to 1", k.RandomShare))
+	}
+	if k.ParallelCalls < 1 || k.ParallelCalls > 256 {
+		bad = append(bad, fmt.Sprintf("colt.parallel_calls is %d, want 1 to 256", k.ParallelCalls))
 	}
 	if len(c.Models) > 0 {
 		if err := providers.ValidateModels(c.Models); err != nil {
@@ -294,7 +301,7 @@ func (c Config) Catalog() (*workloads.Catalog, error) {
 
 // SearchConfig sets how `colt tune` searches: the [search] table of colt.toml.
 type SearchConfig struct {
-	// Strategy is the default --strategy: "evolutionary" or "random".
+	// Strategy is the default --strategy, a name of the strategy table (Strategies).
 	Strategy string `toml:"strategy"`
 	// Budget is the default --budget: how many new candidates one run measures (failed ones
 	// count; candidates already in the records are not measured again and do not count).
@@ -354,7 +361,7 @@ func DefaultSearchConfig() SearchConfig {
 // problems lists what is wrong with a search configuration, one phrase per problem.
 func (s SearchConfig) problems() []string {
 	var bad []string
-	if !knownStrategy(s.Strategy) {
+	if _, err := lookupStrategy(s.Strategy); err != nil {
 		bad = append(bad, fmt.Sprintf("search.strategy is %q, want one of %s", s.Strategy, strings.Join(StrategyNames(), ", ")))
 	}
 	if s.Budget < 1 {

@@ -1,24 +1,27 @@
 package core
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"path/filepath"
+	"sync"
 )
 
 // CommandKind names an operator action on a running search.
 type CommandKind string
 
-// The operator actions. They are applied between steps (before a batch and between the samples
-// of a batch), never in the middle of a build or a timed run.
+// The operator actions. Each is applied as soon as it arrives, whatever the run is doing, and
+// answered with an EventControl (CmdSelect with an EventProgram).
 const (
-	CmdPause    CommandKind = "pause"    // stop starting new work until resumed
+	CmdPause    CommandKind = "pause"    // start no new work until resumed (work under way finishes)
 	CmdResume   CommandKind = "resume"   // continue after a pause
-	CmdPin      CommandKind = "pin"      // every expansion uses Command.Model until unpinned
+	CmdPin      CommandKind = "pin"      // every expansion selected from now on uses Command.Model
 	CmdUnpin    CommandKind = "unpin"    // model choice returns to the search
-	CmdEscalate CommandKind = "escalate" // the next expansion uses the largest model
-	CmdStop     CommandKind = "stop"     // end the run after the current step; records are kept
+	CmdEscalate CommandKind = "escalate" // the next expansion selected uses the largest model
+	CmdStop     CommandKind = "stop"     // end the run now; work under way is dropped, records are kept
 	CmdExport   CommandKind = "export"   // export the best schedule so far into the work dir
+	CmdSelect   CommandKind = "select"   // render the program of tree node Command.Node for the console
 )
 
 // Command is one operator action. The outcome is reported as an EventControl (and, when
@@ -26,65 +29,85 @@ const (
 type Command struct {
 	Kind  CommandKind
 	Model string // for CmdPin
+	Node  int    // for CmdSelect
 	Done  chan<- error
 }
 
-// Steerable is a strategy an operator can steer: the colt and mcts strategies.
-type Steerable interface {
-	Pin(model string) error
-	Unpin()
-	Escalate() error
-}
-
-// EventControl reports the outcome of an operator command: Message says what happened (or
-// went wrong) and State is the run's state afterwards.
-const EventControl EventKind = "control"
-
-// errStopped ends a run on the operator's request.
+// errStopped is the cause of a run's end on the operator's request.
 var errStopped = errors.New("stopped by the operator")
 
-// steer applies the commands waiting on the command channel. While the run is paused it waits
-// for more (resume, stop, or the end of the context), applying the others as they come. It
-// returns errStopped when the run should end.
-func (r *run) steer() error {
-	if r.opt.Commands == nil {
-		return nil
-	}
+// control is a run's operator state: paused or not, and the commands' effects. The control
+// goroutine applies commands; the search and the measuring side wait on it while paused.
+type control struct {
+	mu      sync.Mutex
+	paused  bool
+	running chan struct{} // closed while the run is not paused
+	pinned  string
+}
+
+func newControl() *control {
+	c := &control{running: make(chan struct{})}
+	close(c.running)
+	return c
+}
+
+// waitRunning returns at once unless the run is paused; then it waits for the resume or the
+// end of ctx (whose error it returns).
+func (c *control) waitRunning(ctx context.Context) error {
 	for {
-		if r.paused {
-			select {
-			case cmd := <-r.opt.Commands:
-				if err := r.apply(cmd); err != nil {
-					return err
-				}
-			case <-r.ctx.Done():
-				return nil
-			}
-			continue
+		c.mu.Lock()
+		ch := c.running
+		c.mu.Unlock()
+		select {
+		case <-ch:
+			return ctx.Err()
+		case <-ctx.Done():
+			return ctx.Err()
 		}
+	}
+}
+
+func (c *control) setPaused(p bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if p == c.paused {
+		return
+	}
+	c.paused = p
+	if p {
+		c.running = make(chan struct{})
+	} else {
+		close(c.running)
+	}
+}
+
+// controlLoop applies the run's commands until done is closed.
+func (r *run) controlLoop(done <-chan struct{}) {
+	for {
 		select {
 		case cmd := <-r.opt.Commands:
-			if err := r.apply(cmd); err != nil {
-				return err
-			}
-		default:
-			return nil
+			r.apply(cmd)
+		case <-done:
+			return
 		}
 	}
 }
 
 // apply carries out one command and reports it.
-func (r *run) apply(cmd Command) error {
+func (r *run) apply(cmd Command) {
 	var msg string
 	var err error
 	steer, steerable := r.opt.Strategy.(Steerable)
 	switch cmd.Kind {
 	case CmdPause:
-		r.paused, msg = true, "paused"
+		r.ctl.setPaused(true)
+		msg = "paused: no new work starts (a model call, build or timed run under way finishes)"
 	case CmdResume:
-		r.paused, msg = false, "resumed"
+		r.ctl.setPaused(false)
+		msg = "resumed"
 	case CmdStop:
-		r.paused, msg = false, "stopping: the records so far are kept"
+		r.ctl.setPaused(false)
+		msg = "stopping: the records so far are kept"
 	case CmdPin, CmdUnpin, CmdEscalate:
 		if !steerable {
 			err = fmt.Errorf("%s: the %s strategy has no models to steer (use --strategy colt or mcts)", cmd.Kind, r.opt.Strategy.Name())
@@ -93,52 +116,79 @@ func (r *run) apply(cmd Command) error {
 		switch cmd.Kind {
 		case CmdPin:
 			if err = steer.Pin(cmd.Model); err == nil {
-				r.pinned, msg = cmd.Model, "pinned "+cmd.Model
+				r.ctl.mu.Lock()
+				r.ctl.pinned = cmd.Model
+				r.ctl.mu.Unlock()
+				msg = "pinned " + cmd.Model + ": every expansion selected from now on uses it"
 			}
 		case CmdUnpin:
 			steer.Unpin()
-			r.pinned, msg = "", "unpinned"
+			r.ctl.mu.Lock()
+			r.ctl.pinned = ""
+			r.ctl.mu.Unlock()
+			msg = "unpinned"
 		case CmdEscalate:
 			if err = steer.Escalate(); err == nil {
-				msg = "escalation pending: the next expansion uses the largest model"
+				msg = "escalation pending: the next expansion selected uses the largest model"
 			}
 		}
 	case CmdExport:
 		dir := filepath.Join(r.workDir(), "export", r.opt.Workload.Name)
-		_, err = Export(ExportOptions{
-			Workload: r.opt.Workload, Store: r.opt.Store, WorkDir: r.opt.WorkDir, Target: r.opt.Backend.Target(),
-			Compiler: r.opt.Backend.Compiler(), CFlags: r.opt.Backend.Config().CFlags, OutDir: dir,
+		r.gate.work(func() {
+			_, err = Export(ExportOptions{
+				Workload: r.opt.Workload, Store: r.opt.Store, WorkDir: r.opt.WorkDir, Target: r.opt.Backend.Target(),
+				Compiler: r.opt.Backend.Compiler(), CFlags: r.opt.Backend.Config().CFlags, OutDir: dir,
+			})
 		})
 		if err == nil {
 			msg = "exported the best schedule to " + dir
 		}
+	case CmdSelect:
+		r.board.update(func(b *board) { b.selected = cmd.Node })
+		r.board.emit(EventProgram, alwaysSnapshot, nil)
+		if cmd.Done != nil {
+			cmd.Done <- nil
+		}
+		return
 	default:
 		err = fmt.Errorf("unknown command %q", cmd.Kind)
 	}
 	if err != nil {
 		msg = "error: " + err.Error()
 	}
-	r.emit(r.event(EventControl, func(e *Event) { e.Message = msg }))
+	r.board.emit(EventControl, alwaysSnapshot, func(e *Event) { e.Message = msg })
 	if cmd.Done != nil {
 		cmd.Done <- err
 	}
 	if cmd.Kind == CmdStop {
-		return errStopped
+		r.cancel(errStopped)
 	}
-	return nil
 }
 
 // state is the run's state as the status line shows it.
 func (r *run) state() string {
+	r.ctl.mu.Lock()
+	paused, pinned := r.ctl.paused, r.ctl.pinned
+	r.ctl.mu.Unlock()
 	switch {
-	case r.paused:
+	case paused:
 		return "paused"
 	case r.escalating():
 		return "escalation pending"
-	case r.pinned != "":
-		return "pinned " + r.pinned
+	case pinned != "":
+		return "pinned " + pinned
 	}
 	return "running"
+}
+
+// escalating reports an escalation the strategy has not carried out yet.
+func (r *run) escalating() bool {
+	st, ok := r.opt.Strategy.(Steerable)
+	if !ok {
+		return false
+	}
+	_, pending, _ := st.SteeringState()
+	return pending
 }
 
 // workDir is where the run keeps its files.
@@ -147,14 +197,4 @@ func (r *run) workDir() string {
 		return r.opt.WorkDir
 	}
 	return filepath.Dir(r.opt.Store.Path())
-}
-
-// escalating reports an escalation the strategy has not carried out yet.
-func (r *run) escalating() bool {
-	st, ok := r.opt.Strategy.(Steering)
-	if !ok {
-		return false
-	}
-	_, pending, _ := st.SteeringState()
-	return pending
 }

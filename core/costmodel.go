@@ -115,10 +115,10 @@ func Examples(records []Record, target string, cat *workloads.Catalog, space sch
 	return out, skipped
 }
 
-// CostModelScorer ranks candidates for the evolutionary search with the cost model: a measured
-// candidate scores its measured throughput relative to the best of the run, any other the
-// model's prediction (the analytic estimate until the model has data). Every measurement it
-// observes also trains the model.
+// CostModelScorer ranks candidates with the cost model: a measured candidate scores its
+// measured throughput relative to the best of the run, any other the model's prediction (the
+// analytic estimate until the model has data). The tuner trains the model on every measurement
+// (a measure callback); the scorer only remembers what was measured.
 type CostModelScorer struct {
 	model        *scoring.CostModel
 	workloadHash string
@@ -139,7 +139,6 @@ func (s *CostModelScorer) Name() string { return s.model.Source() }
 
 // Observe implements Scorer.
 func (s *CostModelScorer) Observe(results []Measured) {
-	var samples []scoring.Sample
 	for _, m := range results {
 		if m.Candidate == nil || m.Candidate.Hash == "" {
 			continue
@@ -155,17 +154,24 @@ func (s *CostModelScorer) Observe(results []Measured) {
 			}
 		}
 		s.latency[m.Candidate.Hash] = lat
-		// Records of earlier runs come without a program; the tuner trains on them at start.
-		if m.Candidate.Func == nil {
-			continue
-		}
-		rows, err := scoring.Extract(m.Candidate.Func)
-		if err != nil || len(rows) == 0 {
-			continue
-		}
-		samples = append(samples, scoring.Sample{Workload: s.workloadHash, Rows: rows, LatencyS: lat})
 	}
-	s.model.Add(samples...)
+}
+
+// costModelSample is a measured candidate as the cost model learns it (false when it has no
+// program or no features).
+func costModelSample(workloadHash string, m Measured) (scoring.Sample, bool) {
+	if m.Candidate == nil || m.Candidate.Func == nil {
+		return scoring.Sample{}, false
+	}
+	rows, err := scoring.Extract(m.Candidate.Func)
+	if err != nil || len(rows) == 0 {
+		return scoring.Sample{}, false
+	}
+	lat := 0.0
+	if m.OK() {
+		lat = m.LatencyS
+	}
+	return scoring.Sample{Workload: workloadHash, Rows: rows, LatencyS: lat}, true
 }
 
 // Predict implements Scorer.
@@ -238,7 +244,16 @@ func (s *CostModelScorer) Rewards(cands []*Candidate) []float64 {
 // starts a training in the background when there are enough. Records that cannot be rebuilt
 // are skipped and logged.
 func OpenCostModel(cfg Config, t backend.Target, cat *workloads.Catalog, logf func(string, ...any)) *scoring.CostModel {
-	model := scoring.New(CostModelOptions(cfg.CostModel, t, cfg.WorkDir, logf))
+	return openCostModel(cfg, t, cat, logf, nil)
+}
+
+// openCostModel is OpenCostModel with the CPU gate its background trainings hold.
+func openCostModel(cfg Config, t backend.Target, cat *workloads.Catalog, logf func(string, ...any), gate *cpuGate) *scoring.CostModel {
+	opt := CostModelOptions(cfg.CostModel, t, cfg.WorkDir, logf)
+	if gate != nil {
+		opt.Gate = gate
+	}
+	model := scoring.New(opt)
 	records, err := ReadRecords(cfg.WorkDir)
 	if err != nil {
 		if !errors.Is(err, fs.ErrNotExist) {

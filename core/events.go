@@ -1,28 +1,42 @@
 package core
 
 import (
-	"maps"
 	"time"
 )
 
 // EventKind says what an Event reports.
 type EventKind string
 
-// The kinds of events a tuning run sends, in the order they occur.
+// The kinds of events a tuning run sends.
 const (
 	// EventNote is a message about the run's progress: the reference or the baseline being
-	// computed, records found from an earlier run, a batch that brought no new candidate.
+	// computed, records found from an earlier run, a batch that brought no new candidate, a
+	// model whose calls fail.
 	EventNote EventKind = "note"
-	// EventStart is sent once the baseline is known, before the first candidate.
+	// EventStart is sent once the baseline is known, before the first candidate is timed.
 	EventStart EventKind = "start"
-	// EventSample is sent after every candidate is measured and recorded.
+	// EventSample is sent after every candidate is measured and recorded; Sample describes it.
 	EventSample EventKind = "sample"
+	// EventExpand reports that the search grew (a round of expansions) between samples; it is
+	// sent at most once per TuneOptions.SnapshotEvery and always carries a Snapshot.
+	EventExpand EventKind = "expand"
+	// EventWaiting is sent when no sample has finished for TuneOptions.ProgressEvery: Waiting
+	// says what the run is waiting for.
+	EventWaiting EventKind = "waiting"
+	// EventTick refreshes a console once a second while nothing else happens (only with
+	// snapshots on); it always carries a Snapshot.
+	EventTick EventKind = "tick"
+	// EventControl reports the outcome of an operator command: Message says what happened (or
+	// went wrong) and State is the run's state afterwards.
+	EventControl EventKind = "control"
+	// EventProgram carries the program of the node the operator selected (Snapshot.Selected).
+	EventProgram EventKind = "program"
 	// EventDone is the last event; Report holds the run's report.
 	EventDone EventKind = "done"
 )
 
 // Event is a snapshot of a tuning run, sent at each step. It is a value: nothing in it is
-// shared with the engine, so a consumer may keep it.
+// shared with the engine but read-only slices, so a consumer may keep it.
 type Event struct {
 	Kind     EventKind
 	Time     time.Time
@@ -30,41 +44,26 @@ type Event struct {
 	Target   string
 	Strategy string
 
-	// Sample is the number of candidates measured so far in this run (for EventSample, the
-	// 1-based index of the candidate it reports); Budget the number the run may measure.
-	Sample int
-	Budget int
-	// Previous is the number of records of this workload and target found from earlier runs.
-	Previous int
+	// Stats are the run's counters when the event was sent.
+	Stats
 
-	// Status, LatencyS (0 unless ok), Hash, Proposer and Mutator describe the candidate of an
-	// EventSample; Message is its failure message or a note's text.
-	Status   string
-	LatencyS float64
-	Hash     string
-	Proposer string
-	Mutator  string
-	Message  string
+	// Sample is the candidate an EventSample reports.
+	Sample HistoryEntry
+	// Message is a note's text or a command's outcome.
+	Message string
 
-	// BestS is the best latency known (earlier runs included; 0 = none yet), BestGFLOPS its
-	// throughput, BaselineS and BaselineGFLOPS the unscheduled program's, and Speedup
-	// BaselineS/BestS.
-	BestS          float64
-	BestGFLOPS     float64
-	BaselineS      float64
-	BaselineGFLOPS float64
-	Speedup        float64
-	// Failures counts this run's failed candidates by status.
-	Failures map[string]int
-
-	// Elapsed is the time since the search began (after the baseline); ETA the estimated time
-	// to the end of the budget at the pace so far (0 when unknown).
+	// Elapsed is the time since the run began (reference and baseline included); ETA the
+	// estimated time to the end of the budget at the pace since the baseline was known, model
+	// waits included (0 when unknown).
 	Elapsed time.Duration
 	ETA     time.Duration
 
 	// State is the run's state for the status line: "running", "paused", "escalation
 	// pending", "pinned MODEL".
 	State string
+
+	// Waiting says what the run waits for, on EventWaiting.
+	Waiting *Waiting
 
 	// Report is the run's report, on EventDone only.
 	Report *Report
@@ -73,10 +72,23 @@ type Event struct {
 	Snapshot *Snapshot
 }
 
-// clone copies the event's map so the receiver owns it.
-func (e Event) clone() Event {
-	e.Failures = maps.Clone(e.Failures)
-	return e
+// Waiting says what a run has been waiting for since its last sample.
+type Waiting struct {
+	// Since is the time since the last sample finished (or the search began).
+	Since time.Duration
+	// Calls are the model calls in flight, per model.
+	Calls []CallsInFlight
+	// Activity is what the measuring side is doing ("timing sample 5", "building 3
+	// candidates", "waiting for proposals").
+	Activity string
+}
+
+// CallsInFlight are one model's calls under way.
+type CallsInFlight struct {
+	Model string
+	Calls int
+	// Oldest is the age of the oldest call.
+	Oldest time.Duration
 }
 
 // ChannelSink returns an event callback (for TuneOptions.OnEvent) that sends every event to

@@ -1,6 +1,7 @@
 package core
 
 import (
+	"context"
 	"errors"
 	"math"
 	"slices"
@@ -32,7 +33,7 @@ func NewEvolutionary(cfg EvolutionaryConfig, scorer Scorer) *Evolutionary {
 func (e *Evolutionary) Name() string { return "evolutionary" }
 
 // Init implements Strategy: earlier records seed the scorer and the initial populations.
-func (e *Evolutionary) Init(p *Problem, prior []Measured) error {
+func (e *Evolutionary) Init(_ context.Context, p *Problem, prior []Measured) error {
 	e.p = p
 	e.Observe(prior)
 	return nil
@@ -49,7 +50,15 @@ func (e *Evolutionary) Observe(results []Measured) {
 }
 
 // Propose implements Strategy.
-func (e *Evolutionary) Propose(n int) []*Candidate {
+func (e *Evolutionary) Propose(ctx context.Context, n int) (out []*Candidate, err error) {
+	e.p.work(func() { out = e.propose(ctx, n) })
+	if ctx.Err() != nil {
+		return nil, ctx.Err()
+	}
+	return out, nil
+}
+
+func (e *Evolutionary) propose(ctx context.Context, n int) []*Candidate {
 	pop, randoms := e.initPopulation()
 	if len(pop) == 0 {
 		return nil
@@ -65,7 +74,7 @@ func (e *Evolutionary) Propose(n int) []*Candidate {
 			inPool[c.Hash] = true
 			pool = append(pool, c)
 		}
-		if gen >= e.cfg.Generations {
+		if gen >= e.cfg.Generations || ctx.Err() != nil {
 			break
 		}
 		pop = e.evolve(pop)
@@ -168,7 +177,7 @@ func (e *Evolutionary) evolve(pop []*Candidate) []*Candidate {
 		parent := pop[min(i, len(pop)-1)]
 		child := parent
 		if e.p.Rand.Float64() < e.cfg.MutationProb {
-			t, name, err := mutate(e.p, parent.Trace)
+			t, name, err := schedule.Mutate(e.p.Func, parent.Trace, e.p.Space, e.p.Rand)
 			if err != nil || t == nil {
 				continue
 			}
@@ -201,7 +210,7 @@ func candidateFromRecord(r Record) *Candidate {
 			c.Trace = t
 		}
 	}
-	if r.Status == "invalid" {
+	if r.Status == StatusInvalid {
 		c.Err = errInvalidRecord
 	}
 	return c

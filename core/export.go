@@ -1,6 +1,7 @@
 package core
 
 import (
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -229,4 +230,67 @@ func EmitTrace(t *workloads.Task, tr *schedule.Trace, space schedule.SpaceOption
 		return backend.LowerC(g, backend.LowerOptions{Precision: schedule.Float32})
 	}
 	return schedule.Print(g), nil
+}
+
+// ExportSummary says what ExportWorkload wrote, for the CLI to print.
+type ExportSummary struct {
+	// Workload is the exported workload's name.
+	Workload string
+	// LatencyS and GFLOPS are the exported record's median latency and throughput.
+	LatencyS float64
+	GFLOPS   float64
+	// CandidateHash, Sample and Strategy identify the exported record: its candidate, and its
+	// place in the run that measured it.
+	CandidateHash string
+	Sample        int
+	Strategy      string
+	// Skipped counts faster records whose traces no longer build the measured program.
+	Skipped int
+	// Files are the paths written.
+	Files []string
+}
+
+// ExportWorkload is colt export: it resolves a single-task workload of the configuration's
+// catalog, opens the backend and the work dir's record store, and writes the workload's best
+// measured schedule into outDir (see Export). note, when set, receives a line to show the
+// user, such as the store's report of a repaired records file. A request that cannot be
+// served (unknown or multi-task workload, no compiler) is an InputError; a work dir without
+// records and a failed export are plain errors naming the workload.
+func ExportWorkload(cfg Config, name, outDir string, note func(string)) (*ExportSummary, error) {
+	w, err := resolveWorkload(cfg, name)
+	if err != nil {
+		return nil, err
+	}
+	if !w.IsSingle() {
+		return nil, inputErrorf("export: %s is a model of %d tasks; export one task at a time (e.g. --workload %s:%s)", w.Name, len(w.Tasks), w.Name, w.Tasks[0].Name)
+	}
+	if _, err := os.Stat(filepath.Join(cfg.WorkDir, RecordsFile)); err != nil {
+		return nil, fmt.Errorf("export %s: no successful record of %s: the work dir %s has no %s (%w); run colt tune --workload %s with this work dir first",
+			w.Name, w.Name, cfg.WorkDir, RecordsFile, errors.Unwrap(err), w.Name)
+	}
+	be, err := OpenBackend(cfg)
+	if err != nil {
+		return nil, inputError(err)
+	}
+	store, err := OpenStore(cfg.WorkDir)
+	if err != nil {
+		return nil, fmt.Errorf("export: %w", err)
+	}
+	defer store.Close()
+	if msg := store.Repaired(); msg != "" && note != nil {
+		note(msg)
+	}
+	res, err := Export(ExportOptions{
+		Workload: w, Store: store, WorkDir: cfg.WorkDir, Target: be.Target(),
+		Compiler: be.Compiler(), CFlags: be.Config().CFlags, OutDir: outDir,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("export %s: %w", w.Name, err)
+	}
+	r := res.Record
+	return &ExportSummary{
+		Workload: w.Name, LatencyS: r.LatencyS, GFLOPS: GFLOPS(w.Tasks[0].FLOPs, r.LatencyS),
+		CandidateHash: r.CandidateHash, Sample: r.Sample, Strategy: r.Strategy,
+		Skipped: res.Skipped, Files: res.Files,
+	}, nil
 }

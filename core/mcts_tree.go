@@ -41,7 +41,11 @@ type Node struct {
 	LatencyS float64
 	Measured bool
 
-	program *Program // the console's handle on the program, made on first use
+	// pending counts the expansions of this node in flight: they will be its children, so
+	// selection counts them against the branching factor. virtual counts the selections in
+	// flight through this node: each weighs in MA-UCT as a visit with reward 0 (virtual loss),
+	// so concurrent selections spread over different paths.
+	pending, virtual int
 }
 
 // Regressed reports whether the node's program is predicted slower than its parent's.
@@ -97,27 +101,29 @@ type UCTParams struct {
 }
 
 // MAUCT is the model-aware UCT value of a child: (1−λ)·W/N + λ·φ_small(m) + c·√(ln N_parent / N),
-// with m the model that expands the child. An unvisited child is +Inf, so it is tried first.
+// with m the model that expands the child. N counts the selections in flight through the child
+// as visits with reward 0 (virtual loss). An unvisited child is +Inf, so it is tried first.
 func MAUCT(child *Node, sizes ModelSizes, p UCTParams) float64 {
-	if child.Visits == 0 {
+	visits := child.Visits + child.virtual
+	if visits == 0 {
 		return math.Inf(1)
 	}
 	parentVisits := 1
 	if child.Parent != nil {
-		parentVisits = max(child.Parent.Visits, 1)
+		parentVisits = max(child.Parent.Visits+child.Parent.virtual, 1)
 	}
-	explore := p.Exploration * math.Sqrt(math.Log(float64(parentVisits))/float64(child.Visits))
-	return (1-p.Lambda)*child.Mean() + p.Lambda*sizes.PhiSmall(child.Model) + explore
+	explore := p.Exploration * math.Sqrt(math.Log(float64(parentVisits))/float64(visits))
+	return (1-p.Lambda)*child.Value/float64(visits) + p.Lambda*sizes.PhiSmall(child.Model) + explore
 }
 
 // SelectLeaf descends from root by MA-UCT to the first node with fewer than branching live
-// children: the node to expand next. Ties go to the earlier child, so selection is
-// deterministic.
+// children, counting expansions in flight as children: the node to expand next. Ties go to the
+// earlier child, so selection is deterministic.
 func SelectLeaf(root *Node, branching int, sizes ModelSizes, p UCTParams) *Node {
 	n := root
 	for {
 		live := n.LiveChildren()
-		if len(live) < branching {
+		if len(live)+n.pending < branching || len(live) == 0 {
 			return n
 		}
 		best, bestV := live[0], math.Inf(-1)
@@ -139,6 +145,22 @@ func (n *Node) LiveChildren() []*Node {
 		}
 	}
 	return out
+}
+
+// reserve marks an expansion of leaf in flight: one more pending child of leaf, one more
+// virtual loss on every node from leaf to the root. release undoes it when the answer is in.
+func reserve(leaf *Node) {
+	leaf.pending++
+	for n := leaf; n != nil; n = n.Parent {
+		n.virtual++
+	}
+}
+
+func release(leaf *Node) {
+	leaf.pending--
+	for n := leaf; n != nil; n = n.Parent {
+		n.virtual--
+	}
 }
 
 // Backpropagate adds one visit and the reward to the node and each of its ancestors.

@@ -160,3 +160,40 @@ func Emit(t *workloads.Task, format string) (string, error) {
 	}
 	return "", fmt.Errorf("unknown --emit format %q: want tir or c", format)
 }
+
+// WorkloadMeasurement is what MeasureWorkload found: the workload measured, the compiler and
+// flags its kernels were built with, and one measurement per task.
+type WorkloadMeasurement struct {
+	// Workload, Description and Source identify the workload as the catalog lists it.
+	Workload    string
+	Description string
+	Source      string
+	// Compiler and CFlags are what the backend built the kernels with.
+	Compiler string
+	CFlags   []string
+	// Tasks holds one measurement per task, in the workload's order.
+	Tasks []TaskMeasurement
+}
+
+// MeasureWorkload is colt measure: it resolves a workload of the configuration's catalog
+// (MODEL:TASK names one task of a model), opens the backend and measures the unscheduled
+// program of every task (see Measure). An unknown workload, an invalid catalog or a backend
+// that cannot start is an InputError; a failed measurement is an error naming the workload.
+func MeasureWorkload(ctx context.Context, cfg Config, name string, opt MeasureOptions) (*WorkloadMeasurement, error) {
+	w, err := resolveWorkload(cfg, name)
+	if err != nil {
+		return nil, err
+	}
+	be, err := OpenBackend(cfg)
+	if err != nil {
+		return nil, inputError(err)
+	}
+	ms, err := Measure(ctx, be, w, opt)
+	if err != nil {
+		return nil, fmt.Errorf("measure %s: %w", w.Name, err)
+	}
+	return &WorkloadMeasurement{
+		Workload: w.Name, Description: w.Description, Source: w.Source,
+		Compiler: be.Compiler(), CFlags: be.Config().CFlags, Tasks: ms,
+	}, nil
+}

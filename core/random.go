@@ -1,5 +1,7 @@
 package core
 
+import "context"
+
 // Random is the random-search strategy: every candidate is a fresh sample of a sketch chosen
 // uniformly from the design space, with every decision drawn at random. Samples that do not
 // build, or whose program is already known or already proposed, are skipped.
@@ -15,7 +17,7 @@ func NewRandom() *Random { return &Random{proposed: map[string]bool{}} }
 func (r *Random) Name() string { return "random" }
 
 // Init implements Strategy; earlier records only matter through Problem.Known.
-func (r *Random) Init(p *Problem, _ []Measured) error {
+func (r *Random) Init(_ context.Context, p *Problem, _ []Measured) error {
 	r.p = p
 	return nil
 }
@@ -25,9 +27,14 @@ func (r *Random) Init(p *Problem, _ []Measured) error {
 func sampleTries(n int) int { return 16*n + 64 }
 
 // Propose implements Strategy: up to n new samples, drawing at most sampleTries(n).
-func (r *Random) Propose(n int) []*Candidate {
+func (r *Random) Propose(ctx context.Context, n int) (out []*Candidate, err error) {
+	r.p.work(func() { out = r.propose(ctx, n) })
+	return out, ctx.Err()
+}
+
+func (r *Random) propose(ctx context.Context, n int) []*Candidate {
 	var out []*Candidate
-	for tries := 0; len(out) < n && tries < sampleTries(n); tries++ {
+	for tries := 0; len(out) < n && tries < sampleTries(n) && ctx.Err() == nil; tries++ {
 		c := r.p.Sample()
 		if c == nil {
 			break // no sketch at all

@@ -23,7 +23,7 @@ type Record struct {
 	Target        string          `json:"target"`         // target key (backend target description)
 	CandidateHash string          `json:"candidate_hash"` // structural hash of the scheduled program (dedup key)
 	Trace         json.RawMessage `json:"trace"`          // schedule trace JSON (opaque here)
-	Status        string          `json:"status"`         // "ok", "invalid", "build_error", "timeout", "crash", "wrong_result"
+	Status        Status          `json:"status"`         // ok or the failure class
 	Message       string          `json:"message,omitempty"`
 	LatencyS      float64         `json:"latency_s,omitempty"` // median, only for status ok
 	LatenciesS    []float64       `json:"latencies_s,omitempty"`
@@ -34,9 +34,6 @@ type Record struct {
 	Sample        int             `json:"sample"` // 1-based index within its run's history
 	Time          time.Time       `json:"time"`   // when it was measured; Append fills in the current time when zero
 }
-
-// StatusOK is the status of a record whose candidate built, ran and matched the reference.
-const StatusOK = "ok"
 
 // Names of the files a Store keeps in its directory.
 const (

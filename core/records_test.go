@@ -14,7 +14,7 @@ import (
 )
 
 // testRecord is a record of workload w on target t for candidate c.
-func testRecord(w, t, c string, status string, latency float64, sample int) Record {
+func testRecord(w, t, c string, status Status, latency float64, sample int) Record {
 	r := Record{
 		Workload:      "name-" + w,
 		WorkloadHash:  w,
@@ -33,7 +33,7 @@ func testRecord(w, t, c string, status string, latency float64, sample int) Reco
 		r.LatenciesS = []float64{latency, latency * 1.01, latency * 0.99}
 		r.MaxRelErr = 1e-7
 	} else {
-		r.Message = "failed: " + status
+		r.Message = "failed: " + string(status)
 	}
 	return r
 }

@@ -3,7 +3,6 @@ package core
 import (
 	"encoding/json"
 	"fmt"
-	"math"
 	"os"
 )
 
@@ -46,34 +45,15 @@ type Report struct {
 
 	// Failures counts this run's failed candidates by kind: invalid, build_error, timeout,
 	// crash, wrong_result (every kind present, 0 when none).
-	Failures map[string]int `json:"failures"`
-	// StopReason is why the run ended: "budget" (all samples measured), "exhausted" (no new
-	// candidate in search.max_empty_batches batches in a row), "stopped" (the operator
-	// stopped it) or "interrupted".
-	StopReason string `json:"stop_reason"`
+	Failures map[Status]int `json:"failures"`
+	// StopReason is why the run ended.
+	StopReason StopReason `json:"stop_reason"`
 	// WallS is the run's wall time in seconds, baseline and reference included.
 	WallS float64 `json:"wall_s"`
 	// Records is the records file the candidates were appended to.
 	Records string `json:"records"`
 	// History has one entry per candidate measured in this run, in order.
 	History []HistoryEntry `json:"history"`
-}
-
-// HistoryEntry is one measured candidate of a run.
-type HistoryEntry struct {
-	Sample     int      `json:"sample"`
-	Status     string   `json:"status"`
-	LatencyS   *float64 `json:"latency_s"`
-	BestSoFarS *float64 `json:"best_so_far_s"`
-	Hash       string   `json:"candidate_hash"`
-	Proposer   string   `json:"proposer,omitempty"`
-	Mutator    string   `json:"mutator,omitempty"`
-	Message    string   `json:"message,omitempty"`
-}
-
-// FailureKinds are the statuses of failed candidates, in the order reports list them.
-func FailureKinds() []string {
-	return []string{"invalid", "build_error", "timeout", "crash", "wrong_result"}
 }
 
 // WriteJSON writes the report as indented JSON to path.
@@ -88,18 +68,18 @@ func (r *Report) WriteJSON(path string) error {
 	return nil
 }
 
-// floatPtr returns a pointer to v, or nil when v is not a positive finite number (JSON null).
-func floatPtr(v float64) *float64 {
-	if !(v > 0) || math.IsInf(v, 0) {
-		return nil
+// newReport is the report of a run from its counters.
+func newReport(st Stats) *Report {
+	r := &Report{Budget: st.Budget, Samples: st.Samples, PreviousSamples: st.Previous, FLOPs: st.FLOPs,
+		BaselineLatencyS: st.BaselineS, BestHash: st.BestHash, BestSample: st.BestSample,
+		Failures: st.value().Failures, History: st.History}
+	if r.History == nil {
+		r.History = []HistoryEntry{}
 	}
-	return &v
-}
-
-// GFLOPS is the throughput of a program of flops floating-point operations running in s seconds.
-func GFLOPS(flops int64, s float64) float64 {
-	if !(s > 0) {
-		return 0
+	if st.BestS > 0 {
+		r.BestLatencyS = floatPtr(st.BestS)
+		r.BestGFLOPS = floatPtr(st.BestGFLOPS())
+		r.Speedup = floatPtr(st.Speedup())
 	}
-	return float64(flops) / s / 1e9
+	return r
 }

@@ -1,30 +1,22 @@
 package core
 
-import (
-	"time"
+import "colt/schedule"
 
-	"colt/schedule"
-	"colt/workloads"
-)
-
-// EventExpand reports that the search grew (a model expanded a node) between samples; it is
-// sent at most once per TuneOptions.SnapshotEvery and always carries a Snapshot.
-const EventExpand EventKind = "expand"
-
-// Snapshot is the state a console shows: the search tree, the model table, the latency series
-// and the programs. It is built on the engine's goroutine and never changed afterwards, so a
-// consumer on another goroutine may keep and read it.
+// Snapshot is the state a console shows: the search tree, the model table and the programs
+// (the latency series is the history in Event.Stats). It is built on the engine's side and
+// never changed afterwards, so a consumer on another goroutine may keep and read it.
 type Snapshot struct {
 	// Tree is the search tree in node-ID order (a parent before its children); nil for
 	// strategies that keep no tree.
 	Tree []TreeNode
-	// Models are the per-model statistics (nil without models).
+	// Models are the per-model statistics, with the calls in flight (nil without models).
 	Models []ModelStat
-	// Series has one point per sample of this run, in order.
-	Series []SeriesPoint
 	// Best is the fastest program known (earlier runs included), Current the latest one
-	// measured; nil until there is one.
-	Best, Current *Program
+	// measured, Selected the program of the tree node the operator selected (CmdSelect); nil
+	// until there is one.
+	Best, Current, Selected *Program
+	// SelectedNode is the ID of the selected node (-1 for none).
+	SelectedNode int
 	// Pinned is the model the operator pinned ("" for none); Escalating says an escalation is
 	// pending (the next expansion is the largest model's).
 	Pinned     string
@@ -51,98 +43,59 @@ type TreeNode struct {
 	// Pruned nodes were removed by a course alteration; Altered nodes are the largest model's
 	// re-expansions; OnBestPath marks the path from the root to the best program.
 	Pruned, Altered, OnBestPath bool
-	// Program is the node's program (the root's is the unscheduled program).
-	Program *Program
+	// Hash is the node's program's structural hash ("" for the root).
+	Hash string
+
+	trace *schedule.Trace // what the engine renders the node's program from
 }
 
-// SeriesPoint is one sample of the latency plot.
-type SeriesPoint struct {
-	Sample   int
-	LatencyS float64 // 0 when the candidate failed
-	BestS    float64 // best so far, earlier runs included (0 = none yet)
-}
-
-// Program is a candidate program by its trace; its text is built on request, so a snapshot
-// stays cheap however large the tree.
+// Program is a program rendered for display: the TVMScript-like text the models read and the
+// C the backend compiles, made on the engine's side.
 type Program struct {
-	Hash  string
-	task  *workloads.Task
-	trace *schedule.Trace
-	space schedule.SpaceOptions
+	Hash string
+	TIR  string
+	C    string
+	// Err says why the program could not be rendered ("" when it was).
+	Err string
 }
 
-// NewProgram is the program a trace makes of a task's unscheduled program (an empty trace: the
-// unscheduled program itself), identified by hash.
-func NewProgram(hash string, t *workloads.Task, tr *schedule.Trace, space schedule.SpaceOptions) *Program {
-	return &Program{Hash: hash, task: t, trace: tr, space: space}
-}
-
-// Text renders the program as TIR ("tir") or C ("c"); a trace that no longer builds is an
-// error saying why.
-func (p *Program) Text(format string) (string, error) {
-	return EmitTrace(p.task, p.trace, p.space, format)
+// Text is the program in a format ("tir" or "c").
+func (p *Program) Text(format string) string {
+	if format == "c" {
+		return p.C
+	}
+	return p.TIR
 }
 
 // TreeSnapshotter is a strategy that keeps a search tree the console can draw.
 type TreeSnapshotter interface {
-	// TreeSnapshot returns the tree's nodes in ID order, with the best path marked.
-	TreeSnapshot(program func(hash string, t *schedule.Trace) *Program) []TreeNode
+	// TreeSnapshot returns the tree's nodes in ID order, with the best path marked; called on
+	// the goroutine that calls the Strategy methods.
+	TreeSnapshot() []TreeNode
 }
 
-// Steering reports a steerable strategy's pin and pending escalation.
-type Steering interface {
+// Steerable is a strategy an operator can steer: the colt and mcts strategies. Its methods may
+// be called from any goroutine.
+type Steerable interface {
+	Pin(model string) error
+	Unpin()
+	Escalate() error
+	// SteeringState reports the pin, a pending escalation and the largest model.
 	SteeringState() (pinned string, escalating bool, largest string)
 }
 
-// ProgressReporter is a strategy that reports its own steps (a model's expansion) between
+// ModelStatser is a strategy that calls models; ModelStats may be called from any goroutine.
+type ModelStatser interface {
+	ModelStats() []ModelStat
+}
+
+// ProgressReporter is a strategy that reports its own steps (a round of expansions) between
 // samples, so a console stays live while slow model calls run.
 type ProgressReporter interface {
 	SetProgress(func())
 }
 
-// snapshot builds the run's snapshot.
-func (r *run) snapshot() *Snapshot {
-	s := &Snapshot{Series: r.series[:len(r.series):len(r.series)], Best: r.best, Current: r.current}
-	if ms, ok := r.opt.Strategy.(interface{ ModelStats() []ModelStat }); ok {
-		s.Models = ms.ModelStats()
-	}
-	if st, ok := r.opt.Strategy.(Steering); ok {
-		s.Pinned, s.Escalating, s.Largest = st.SteeringState()
-	}
-	if ts, ok := r.opt.Strategy.(TreeSnapshotter); ok {
-		s.Tree = ts.TreeSnapshot(r.program)
-	}
-	return s
-}
-
-// program makes a Program of a trace of the run's task.
-func (r *run) program(hash string, t *schedule.Trace) *Program {
-	if t == nil {
-		return nil
-	}
-	return NewProgram(hash, r.task, t, r.space)
-}
-
-// withSnapshot attaches a snapshot to an event when one is due: always for the start, the end
-// and operator actions, at most once per SnapshotEvery otherwise.
-func (r *run) withSnapshot(e *Event, always bool) {
-	if r.opt.SnapshotEvery <= 0 {
-		return
-	}
-	now := time.Now()
-	if !always && now.Sub(r.lastSnapshot) < r.opt.SnapshotEvery {
-		return
-	}
-	r.lastSnapshot = now
-	e.Snapshot = r.snapshot()
-}
-
-// expanded is the strategy's progress callback: a throttled EventExpand with a snapshot.
-func (r *run) expanded() {
-	if r.opt.SnapshotEvery <= 0 || time.Since(r.lastSnapshot) < r.opt.SnapshotEvery {
-		return
-	}
-	e := r.event(EventExpand, nil)
-	r.withSnapshot(&e, true)
-	r.emit(e)
+// BatchSizer is a strategy that asks for batches of its own size (at most the configured one).
+type BatchSizer interface {
+	BatchSize(configured int) int
 }

@@ -1,13 +1,13 @@
 package core
 
 import (
+	"context"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"math/rand/v2"
-	"slices"
-	"strings"
+	"sync"
 
 	"colt/schedule"
 )
@@ -49,9 +49,8 @@ func InvalidHash(t *schedule.Trace) string {
 // Measured is a candidate with the outcome of its measurement.
 type Measured struct {
 	Candidate *Candidate
-	// Status is a record status: "ok" or a failure ("invalid", "build_error", "timeout",
-	// "crash", "wrong_result").
-	Status string
+	// Status is ok or the failure class.
+	Status Status
 	// LatencyS is the median latency in seconds; only for status ok.
 	LatencyS float64
 	// Message says what happened, for failures.
@@ -72,8 +71,9 @@ type Noter interface {
 
 // Problem is what a strategy searches: one task's unscheduled program, its design space and
 // the one random source of the run. It also answers whether a candidate is already known
-// (measured in this run or an earlier one, or failed), so strategies never propose a candidate
-// twice.
+// (measured in this run or an earlier one, failed, or waiting to be measured), so strategies
+// never propose a candidate twice. Prepare may be called from several goroutines at once; the
+// rest belongs to the goroutine that calls the strategy.
 type Problem struct {
 	// Workload names the task being tuned.
 	Workload string
@@ -92,53 +92,62 @@ type Problem struct {
 	Budget int
 
 	known func(hash string) bool
+	gate  *cpuGate
 
-	// Prepared counts the traces Prepare built; Invalid those it rejected, LastInvalid the
+	mu sync.Mutex
+	// prepared counts the traces Prepare built; invalid those it rejected, lastInvalid the
 	// error of the latest. The tuner reports them when a batch comes back empty.
-	Prepared, Invalid int
-	LastInvalid       error
+	prepared, invalid int
+	lastInvalid       error
 }
 
 // NewProblem describes a search problem; known reports whether a candidate hash is already
-// measured or failed (nil: nothing is known).
+// measured, failed or waiting to be measured (nil: nothing is known).
 func NewProblem(workload string, f *schedule.Func, flops int64, sketches []schedule.Sketch, space schedule.SpaceOptions, rng *rand.Rand, known func(string) bool) *Problem {
 	if known == nil {
 		known = func(string) bool { return false }
 	}
-	return &Problem{Workload: workload, Func: f, FLOPs: flops, Sketches: sketches, Space: space, Rand: rng, known: known}
+	return &Problem{Workload: workload, Func: f, FLOPs: flops, Sketches: sketches, Space: space, Rand: rng, known: known, gate: &cpuGate{}}
 }
 
 // Known reports whether a candidate with this hash was measured (or failed) already, in this
-// run or an earlier one in the same work dir. Such candidates are never measured again.
+// run or an earlier one in the same work dir, or is waiting to be measured. Such candidates are
+// never measured again.
 func (p *Problem) Known(hash string) bool { return p.known(hash) }
+
+// work runs a strategy's CPU-bound work under the run's CPU gate, so it never overlaps a timed
+// run; a strategy releases the gate while it waits for anything (a model call, say).
+func (p *Problem) work(f func()) { p.gate.work(f) }
+
+// invalidCounts returns how many traces Prepare built and rejected so far, and the latest
+// rejection.
+func (p *Problem) invalidCounts() (prepared, invalid int, last error) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.prepared, p.invalid, p.lastInvalid
+}
 
 // Prepare builds a decided trace into a candidate: schedule.Build (replay, postprocessors,
 // verifier) and the structural hash. A trace that does not build gives an invalid candidate
-// (Err set, Hash = InvalidHash); Prepare itself never fails or panics.
-func (p *Problem) Prepare(t *schedule.Trace) (c *Candidate) {
-	c = &Candidate{Trace: t, prepared: true}
-	p.Prepared++
-	defer func() {
-		if r := recover(); r != nil { // untrusted traces must never take the run down
-			c.Func, c.Err = nil, fmt.Errorf("building the trace panicked: %v", r)
-		}
-		if c.Err != nil {
-			c.Func, c.Hash = nil, InvalidHash(t)
-			p.Invalid++
-			p.LastInvalid = c.Err
-		}
-	}()
+// (Err set, Hash = InvalidHash); Prepare itself never fails.
+func (p *Problem) Prepare(t *schedule.Trace) *Candidate {
+	c := &Candidate{Trace: t, prepared: true}
 	if t == nil {
 		c.Trace = &schedule.Trace{}
 		c.Err = fmt.Errorf("no trace")
-		return c
-	}
-	f, err := schedule.Build(p.Func, t, p.Space)
-	if err != nil {
+	} else if f, err := schedule.Build(p.Func, t, p.Space); err != nil {
 		c.Err = err
-		return c
+	} else {
+		c.Func, c.Hash = f, schedule.StructuralHash(f)
 	}
-	c.Func, c.Hash = f, schedule.StructuralHash(f)
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.prepared++
+	if c.Err != nil {
+		c.Func, c.Hash = nil, InvalidHash(c.Trace)
+		p.invalid++
+		p.lastInvalid = c.Err
+	}
 	return c
 }
 
@@ -161,76 +170,36 @@ func (p *Problem) Sample() *Candidate {
 		return nil
 	}
 	sk := p.Sketches[p.Rand.IntN(len(p.Sketches))]
-	t, err := sampleCandidate(p.Func, sk.Trace, p.Rand)
+	t, err := schedule.SampleCandidate(p.Func, sk.Trace, p.Rand)
 	if err != nil {
-		p.Invalid++
-		p.LastInvalid = err
+		p.mu.Lock()
+		p.invalid++
+		p.lastInvalid = err
+		p.mu.Unlock()
 		return &Candidate{Trace: sk.Trace, Err: err, Hash: InvalidHash(sk.Trace), prepared: true}
 	}
 	return p.Prepare(t)
 }
 
-// sampleCandidate is schedule.SampleCandidate with panics turned into errors.
-func sampleCandidate(f *schedule.Func, sketch *schedule.Trace, rng *rand.Rand) (t *schedule.Trace, err error) {
-	defer func() {
-		if r := recover(); r != nil {
-			t, err = nil, fmt.Errorf("sampling the sketch panicked: %v", r)
-		}
-	}()
-	if sketch == nil {
-		sketch = &schedule.Trace{}
-	}
-	return schedule.SampleCandidate(f, sketch, rng)
-}
-
-// mutate is schedule.Mutate with panics turned into errors.
-func mutate(p *Problem, t *schedule.Trace) (out *schedule.Trace, name string, err error) {
-	defer func() {
-		if r := recover(); r != nil {
-			out, name, err = nil, "", fmt.Errorf("mutation panicked: %v", r)
-		}
-	}()
-	return schedule.Mutate(p.Func, t, p.Space, p.Rand)
-}
-
 // Strategy is a search strategy: given the problem and what is already known, it proposes
-// batches of candidates and learns from their results. The tuner builds a batch in parallel,
-// times it candidate by candidate, records every result and hands the results back through
-// Observe before asking for the next batch.
+// batches of candidates and learns from their results. The tuner measures every batch (builds
+// it in parallel, then times its candidates one by one), records every result and hands the
+// results back through Observe. A strategy whose table entry has a lookahead proposes up to that
+// many batches ahead of the results (its proposals wait on model calls, which then overlap the
+// measurements); the points where results are observed stay fixed, so a run is reproducible.
 type Strategy interface {
 	// Name is the strategy's name as --strategy spells it.
 	Name() string
 	// Init is called once, before the first Propose, with the problem and the records of
 	// earlier runs for the same workload and target (warm start; Sample is 0 in them).
-	Init(p *Problem, prior []Measured) error
+	Init(ctx context.Context, p *Problem, prior []Measured) error
 	// Propose returns up to n new candidates, prepared with Problem.Prepare (or with only a
 	// Trace, which the tuner then prepares). Fewer than n, or none, means the strategy found
 	// no more new candidates this time; the run stops after search.max_empty_batches batches
-	// in a row without a new one. Candidates already known are skipped by the tuner.
-	Propose(n int) []*Candidate
-	// Observe receives the results of the candidates of the last batch that were measured,
-	// in order (a run interrupted mid-batch reports nothing).
+	// in a row without a new one. Candidates already known are skipped by the tuner. An error
+	// means ctx ended; the candidates are then dropped.
+	Propose(ctx context.Context, n int) ([]*Candidate, error)
+	// Observe receives the results of a batch, in order (a run interrupted mid-batch reports
+	// nothing).
 	Observe(results []Measured)
-}
-
-// StrategyNames lists the strategies --strategy accepts.
-func StrategyNames() []string { return []string{"colt", "evolutionary", "mcts", "random"} }
-
-func knownStrategy(name string) bool { return slices.Contains(StrategyNames(), name) }
-
-// NewStrategy returns the named strategy configured from the [search] settings. The
-// evolutionary strategy ranks candidates with scorer (nil: the InheritScorer estimate).
-func NewStrategy(name string, cfg SearchConfig, scorer Scorer) (Strategy, error) {
-	switch name {
-	case "random":
-		return NewRandom(), nil
-	case "evolutionary":
-		if scorer == nil {
-			scorer = NewInheritScorer(cfg.Evolutionary.InheritDiscount)
-		}
-		return NewEvolutionary(cfg.Evolutionary, scorer), nil
-	case "colt", "mcts":
-		return nil, fmt.Errorf("strategy %s needs the model set: use NewColtStrategy", name)
-	}
-	return nil, fmt.Errorf("unknown strategy %q: want %s", name, strings.Join(StrategyNames(), ", "))
 }

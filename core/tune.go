@@ -2,17 +2,15 @@ package core
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
-	"math"
 	"math/rand/v2"
 	"path/filepath"
-	"strings"
 	"time"
 
 	"colt/backend"
 	"colt/schedule"
+	"colt/scoring"
 	"colt/workloads"
 )
 
@@ -29,6 +27,9 @@ type TuneOptions struct {
 	WorkDir string
 	// Strategy proposes the candidates.
 	Strategy Strategy
+	// Lookahead is how many batches the strategy may propose before the oldest one's results
+	// are observed (the strategy table's value; 0: propose, measure and observe in turn).
+	Lookahead int
 	// Budget is the number of NEW candidates to measure in this run, failed ones included.
 	// Candidates already in the store for this workload and target are never measured again
 	// and do not count.
@@ -39,16 +40,25 @@ type TuneOptions struct {
 	Search SearchConfig
 	// Sketches is the design space; nil means schedule.DesignSpace of the program.
 	Sketches []schedule.Sketch
-	// OnEvent, when set, receives an event at every step, synchronously on the tuning
-	// goroutine: it must return quickly (ChannelSink never blocks).
+	// CostModel, when set, learns from every measured candidate whatever the strategy (one of
+	// the measure callbacks).
+	CostModel *scoring.CostModel
+	// OnEvent, when set, receives the run's events, one at a time, from the run's goroutines:
+	// it must return quickly and must not wait for the run (ChannelSink never blocks).
 	OnEvent func(Event)
-	// Commands, when set, carries operator actions (pause, pin, escalate, stop, export),
-	// applied between steps; each is answered with an EventControl.
+	// Commands, when set, carries operator actions (pause, pin, escalate, stop, export,
+	// select), applied as they arrive; each is answered with an event.
 	Commands <-chan Command
-	// SnapshotEvery, when positive, attaches a Snapshot (tree, models, latency series,
-	// programs) to events at most this often (and always to the start, the end and operator
-	// actions), and sends EventExpand between samples while the search grows. Zero sends none.
+	// SnapshotEvery, when positive, attaches a Snapshot (tree, models, programs) to events at
+	// most this often (and always to the start, the end and operator actions), sends
+	// EventExpand while the search grows and EventTick every second. Zero sends none.
 	SnapshotEvery time.Duration
+	// ProgressEvery, when positive, sends an EventWaiting when no sample has finished for
+	// this long, and again after each further such period.
+	ProgressEvery time.Duration
+
+	// gate is the CPU gate shared with the session's other work; nil: the run's own.
+	gate *cpuGate
 }
 
 // ErrInterrupted is returned (wrapped) by Tuner.Run when its context ended the run; the
@@ -76,7 +86,7 @@ func NewTuner(opt TuneOptions) (*Tuner, error) {
 		return nil, errors.New("tune: workload, backend, store and strategy are required")
 	case !opt.Workload.IsSingle():
 		w := opt.Workload
-		return nil, fmt.Errorf("%s is a model of %d tasks; tune one task at a time (e.g. --workload %s:%s); tuning whole models with a task scheduler lands in a later release",
+		return nil, fmt.Errorf("%s is a model of %d tasks; tune one task at a time (e.g. --workload %s:%s)",
 			w.Name, len(w.Tasks), w.Name, w.Tasks[0].Name)
 	case opt.Budget < 1:
 		return nil, fmt.Errorf("budget is %d, want at least 1 new candidate", opt.Budget)
@@ -84,389 +94,338 @@ func NewTuner(opt TuneOptions) (*Tuner, error) {
 	if opt.WorkDir == "" {
 		opt.WorkDir = filepath.Dir(opt.Store.Path())
 	}
+	d := DefaultSearchConfig()
 	if opt.Search.BatchSize < 1 {
-		opt.Search.BatchSize = DefaultSearchConfig().BatchSize
+		opt.Search.BatchSize = d.BatchSize
 	}
 	if opt.Search.MaxEmptyBatches < 1 {
-		opt.Search.MaxEmptyBatches = DefaultSearchConfig().MaxEmptyBatches
+		opt.Search.MaxEmptyBatches = d.MaxEmptyBatches
 	}
 	if opt.Search.RunTimeoutFactor < 1 {
-		opt.Search.RunTimeoutFactor = DefaultSearchConfig().RunTimeoutFactor
+		opt.Search.RunTimeoutFactor = d.RunTimeoutFactor
+	}
+	if opt.gate == nil {
+		opt.gate = &cpuGate{}
 	}
 	return &Tuner{opt: opt, task: opt.Workload.Tasks[0], space: SpaceOptionsFor(opt.Backend.Target())}, nil
 }
 
-// run is the state of one Run.
+// run is the state of one Run. The search side (the goroutine of Run) owns the strategy, the
+// problem and the known set; the measuring side (measurer) owns the timing; the board holds
+// what both report.
 type run struct {
 	*Tuner
-	ctx         context.Context
-	start       time.Time // of the run
-	searchStart time.Time // after reference and baseline
-	report      *Report
-	known       map[string]bool
-	bestS       float64
-	failures    map[string]int
-	paused      bool   // by the operator
-	pinned      string // model pinned by the operator
+	ctx    context.Context
+	cancel context.CancelCauseFunc
+	parent context.Context
+	gate   *cpuGate
+	ctl    *control
+	board  *board
+	start  time.Time
 
-	// For snapshots: the latency series, the best and the latest program, and when the last
-	// snapshot was sent.
-	series        []SeriesPoint
-	best, current *Program
-	lastSnapshot  time.Time
+	workloadHash, target string
+	report               *Report // fields known before the search: baseline, timeout, records
+	known                map[string]bool
+	queued               map[string]bool // candidates handed to the measuring side, not observed yet
+	prior                []Record
 }
 
-// Run tunes until the budget is spent, the strategy stops finding new candidates, or ctx ends
-// (the error then wraps ErrInterrupted and the report covers what was measured). Every
-// candidate is appended to the store before the next one runs, so a killed run loses at most
-// the candidate in flight, and a rerun in the same work dir resumes where it stopped.
-func (t *Tuner) Run(ctx context.Context) (*Report, error) {
-	r := &run{Tuner: t, ctx: ctx, start: time.Now(), known: map[string]bool{}, failures: map[string]int{}}
-	rep, err := r.run()
+// Run tunes until the budget is spent, the strategy stops finding new candidates, the
+// operator stops it or ctx ends (the error then wraps ErrInterrupted and the report covers
+// what was measured). Every candidate is appended to the store before the next one is timed,
+// so a killed run loses at most the candidate in flight, and a rerun in the same work dir
+// resumes where it stopped. Run returns only when nothing of the run is left running.
+func (t *Tuner) Run(parent context.Context) (*Report, error) {
+	ctx, cancel := context.WithCancelCause(parent)
+	defer cancel(nil)
+	r := &run{Tuner: t, ctx: ctx, cancel: cancel, parent: parent, gate: t.opt.gate, ctl: newControl(), start: time.Now(),
+		known: map[string]bool{}, queued: map[string]bool{}}
+	r.board = &board{onEvent: t.opt.OnEvent, snapshotEvery: t.opt.SnapshotEvery, strategy: t.opt.Strategy,
+		render: newRenderer(t.task, t.space, r.gate), state: r.state, workload: t.opt.Workload.Name,
+		target: t.opt.Backend.Target().String(), strategyName: t.opt.Strategy.Name(), started: r.start, selected: -1}
+	done := make(chan struct{})
+	defer close(done)
+	if t.opt.Commands != nil {
+		go r.controlLoop(done)
+	}
+	if t.opt.ProgressEvery > 0 || t.opt.SnapshotEvery > 0 {
+		go r.tick(done)
+	}
+	stats, err := r.run()
+	rep := r.finish(stats, err)
 	if rep != nil {
-		rep.WallS = time.Since(r.start).Seconds()
-		if ms, ok := t.opt.Strategy.(interface{ ModelStats() []ModelStat }); ok {
-			rep.Models = ms.ModelStats()
-		}
-		t.emit(r.event(EventDone, func(e *Event) { e.Report = rep }))
+		r.board.publishTree()
+		r.board.emit(EventDone, alwaysSnapshot, func(e *Event) { e.Report = rep })
 	}
-	return rep, err
+	return rep, r.outcome(stats, err)
 }
 
-func (t *Tuner) emit(e Event) {
-	if t.opt.OnEvent != nil {
-		t.opt.OnEvent(e.clone())
+// outcome is Run's error: nil for a run that ended normally or was stopped by the operator,
+// ErrInterrupted (wrapped) when ctx ended, the failure otherwise.
+func (r *run) outcome(st Stats, err error) error {
+	switch {
+	case errors.Is(context.Cause(r.ctx), errStopped):
+		return nil
+	case r.parent.Err() != nil:
+		if st.BaselineS == 0 {
+			return fmt.Errorf("%w before the search began: %v", ErrInterrupted, r.parent.Err())
+		}
+		return fmt.Errorf("%w after %d of %d samples: %v", ErrInterrupted, st.Samples, st.Budget, r.parent.Err())
 	}
+	return err
+}
+
+// finish makes the run's report (nil when the run ended before its baseline was known).
+func (r *run) finish(st Stats, err error) *Report {
+	if r.report == nil || st.BaselineS == 0 {
+		return nil
+	}
+	rep := newReport(st)
+	rep.Workload, rep.WorkloadHash, rep.Target, rep.Strategy = r.opt.Workload.Name, r.workloadHash, r.target, r.opt.Strategy.Name()
+	rep.Seed, rep.Records = r.opt.Seed, r.opt.Store.Path()
+	rep.BaselineCached, rep.CandidateTimeoutS = r.report.BaselineCached, r.report.CandidateTimeoutS
+	rep.StopReason = r.report.StopReason
+	switch {
+	case errors.Is(context.Cause(r.ctx), errStopped):
+		rep.StopReason = StopStopped
+	case r.parent.Err() != nil:
+		rep.StopReason = StopInterrupted
+	case err != nil:
+		rep.StopReason = StopFailed
+	}
+	if ms, ok := r.opt.Strategy.(ModelStatser); ok {
+		rep.Models = ms.ModelStats()
+	}
+	rep.WallS = time.Since(r.start).Seconds()
+	return rep
 }
 
 func (r *run) note(msg string) {
-	r.emit(r.event(EventNote, func(e *Event) { e.Message = msg }))
+	r.board.emit(EventNote, noSnapshot, func(e *Event) { e.Message = msg })
 }
 
-// event is a snapshot of the run's state.
-func (r *run) event(kind EventKind, fill func(*Event)) Event {
-	e := Event{Kind: kind, Time: time.Now(), Workload: r.opt.Workload.Name, Strategy: r.opt.Strategy.Name(),
-		Budget: r.opt.Budget, Target: r.opt.Backend.Target().String(), Failures: r.failures, BestS: r.bestS,
-		State: r.state()}
-	if rep := r.report; rep != nil {
-		e.Sample, e.Previous, e.BaselineS = rep.Samples, rep.PreviousSamples, rep.BaselineLatencyS
-		e.BaselineGFLOPS = GFLOPS(r.task.FLOPs, e.BaselineS)
-	}
-	if r.bestS > 0 {
-		e.BestGFLOPS = GFLOPS(r.task.FLOPs, r.bestS)
-		if e.BaselineS > 0 {
-			e.Speedup = e.BaselineS / r.bestS
-		}
-	}
-	if !r.searchStart.IsZero() {
-		e.Elapsed = time.Since(r.searchStart)
-		if e.Sample > 0 {
-			per := e.Elapsed / time.Duration(e.Sample)
-			e.ETA = per * time.Duration(max(r.opt.Budget-e.Sample, 0))
-		}
-	}
-	if fill != nil {
-		fill(&e)
-	}
-	switch kind {
-	case EventStart, EventDone, EventControl:
-		r.withSnapshot(&e, true)
-	case EventSample:
-		r.withSnapshot(&e, false)
-	}
-	return e
-}
-
-func (r *run) run() (*Report, error) {
+// run is the search side: it sets the problem up, starts the measuring side, and proposes,
+// hands over and observes batches until the run ends. It returns the final counters.
+func (r *run) run() (Stats, error) {
 	opt := r.opt
-	be := opt.Backend
 	name := opt.Workload.Name
 	f := r.task.Func()
 	if err := schedule.Verify(f); err != nil {
-		return nil, fmt.Errorf("%s: %w", name, err)
+		return Stats{}, fmt.Errorf("%s: %w", name, err)
 	}
-	workloadHash := schedule.StructuralHash(f)
-	target := be.Target().String()
-
-	r.note("computing the double-precision reference (cached after the first run)")
-	ref, err := be.Reference(r.ctx, f)
-	if err != nil {
-		if r.ctx.Err() != nil {
-			return nil, fmt.Errorf("%w before the search began: %v", ErrInterrupted, r.ctx.Err())
-		}
-		return nil, fmt.Errorf("%s: reference: %w", name, err)
-	}
-	base, err := baseline(r.ctx, be, r.task, name, workloadHash, opt.WorkDir, ref, r.note)
-	if err != nil {
-		if r.ctx.Err() != nil {
-			return nil, fmt.Errorf("%w before the search began: %v", ErrInterrupted, r.ctx.Err())
-		}
-		return nil, fmt.Errorf("%s: baseline: %w", name, err)
-	}
-	timeout := CandidateRunTimeout(be.Config(), base.LatencyS, opt.Search.RunTimeoutFactor)
-
+	r.workloadHash = schedule.StructuralHash(f)
+	r.target = opt.Backend.Target().String()
 	sketches := opt.Sketches
 	if sketches == nil {
-		sketches, err = designSpace(f, r.space)
-		if err != nil {
-			return nil, fmt.Errorf("%s: design space: %w", name, err)
+		var err error
+		if sketches, err = schedule.DesignSpace(f, r.space); err != nil {
+			return Stats{}, fmt.Errorf("%s: design space: %w", name, err)
 		}
 	}
 
 	// Warm start: what earlier runs measured is known, never measured again, and seeds the
 	// strategy. The unscheduled program itself is the baseline, measured already.
-	prior := opt.Store.Records(workloadHash, target)
+	r.prior = opt.Store.Records(r.workloadHash, r.target)
 	var priorMeasured []Measured
-	for _, rec := range prior {
+	for _, rec := range r.prior {
 		r.known[rec.CandidateHash] = true
 		priorMeasured = append(priorMeasured, Measured{Candidate: candidateFromRecord(rec), Status: rec.Status, LatencyS: rec.LatencyS, Message: rec.Message})
 	}
-	r.known[workloadHash] = true
-	if best, ok := opt.Store.Best(workloadHash, target); ok {
-		r.bestS = best.LatencyS
-		r.best = r.program(best.CandidateHash, candidateFromRecord(best).Trace)
+	r.known[r.workloadHash] = true
+	stats := newStats(opt.Budget, len(r.prior), r.task.FLOPs)
+	if best, ok := opt.Store.Best(r.workloadHash, r.target); ok {
+		stats.BestS, stats.BestHash = best.LatencyS, best.CandidateHash
+		r.board.best = programRef{hash: best.CandidateHash, trace: candidateFromRecord(best).Trace}
 	}
-
-	rep := &Report{
-		Workload: name, WorkloadHash: workloadHash, Target: target, Strategy: opt.Strategy.Name(),
-		Seed: opt.Seed, Budget: opt.Budget, PreviousSamples: len(prior), FLOPs: r.task.FLOPs,
-		BaselineLatencyS: base.LatencyS, BaselineCached: base.Cached, CandidateTimeoutS: timeout.Seconds(),
-		Failures: map[string]int{}, Records: opt.Store.Path(), History: []HistoryEntry{},
-	}
-	if best, ok := opt.Store.Best(workloadHash, target); ok {
-		rep.BestHash = best.CandidateHash
-	}
-	for _, k := range FailureKinds() {
-		rep.Failures[k] = 0
-		r.failures[k] = 0
-	}
-	r.report = rep
-	if len(prior) > 0 {
+	r.board.update(func(b *board) { b.stats = stats })
+	r.report = &Report{}
+	if len(r.prior) > 0 {
 		r.note(fmt.Sprintf("resuming: %d candidates of %s on this target are already in %s; they are not measured again and do not count toward the budget",
-			len(prior), name, opt.Store.Path()))
+			len(r.prior), name, opt.Store.Path()))
 	}
 
+	m := newMeasurer(r)
+	go m.loop()
+	err := r.search(m, sketches, priorMeasured)
+	m.close()
+	var st Stats
+	r.board.update(func(b *board) { st = b.stats.value() })
+	return st, err
+}
+
+// search runs the strategy: it proposes batches (up to the lookahead ahead of their results),
+// hands them to the measuring side and observes their results in order.
+func (r *run) search(m *measurer, sketches []schedule.Sketch, prior []Measured) error {
+	opt := r.opt
 	rng := rand.New(rand.NewPCG(opt.Seed, opt.Seed^0x636f6c74)) // "colt"
-	prob := NewProblem(name, f, r.task.FLOPs, sketches, r.space, rng, func(h string) bool { return r.known[h] })
+	prob := NewProblem(opt.Workload.Name, r.task.Func(), r.task.FLOPs, sketches, r.space, rng,
+		func(h string) bool { return r.known[h] || r.queued[h] })
 	prob.Budget = opt.Budget
-	if err := opt.Strategy.Init(prob, priorMeasured); err != nil {
-		return nil, fmt.Errorf("%s: strategy %s: %w", name, opt.Strategy.Name(), err)
+	prob.gate = r.gate
+	if err := opt.Strategy.Init(r.ctx, prob, prior); err != nil {
+		return r.stopped(fmt.Errorf("%s: strategy %s: %w", opt.Workload.Name, opt.Strategy.Name(), err))
 	}
 	if pr, ok := opt.Strategy.(ProgressReporter); ok {
 		pr.SetProgress(r.expanded)
 	}
+	batchSize := opt.Search.BatchSize
+	if bs, ok := opt.Strategy.(BatchSizer); ok {
+		batchSize = bs.BatchSize(batchSize)
+	}
 
-	r.searchStart = time.Now()
-	r.emit(r.event(EventStart, nil))
-	empty := 0
-	for rep.Samples < opt.Budget {
-		if err := r.steer(); errors.Is(err, errStopped) {
-			rep.StopReason = "stopped"
-			return rep, nil
+	var outstanding []*ticket // handed over, not observed yet, in order
+	inFlight := func() int {
+		n := 0
+		for _, t := range outstanding {
+			n += len(t.batch)
 		}
-		if r.ctx.Err() != nil {
-			rep.StopReason = "interrupted"
-			return rep, fmt.Errorf("%w after %d of %d samples: %v", ErrInterrupted, rep.Samples, opt.Budget, r.ctx.Err())
+		return n
+	}
+	observed, empty := 0, 0
+	drain := false // observe every outstanding batch before proposing again
+	for {
+		room := opt.Budget - observed - inFlight()
+		// Results are observed at fixed points: before a batch is proposed, every batch but
+		// the last Lookahead ones has been observed (all of them once nothing is left to
+		// propose). That keeps a run reproducible whatever the timing.
+		for len(outstanding) > 0 && (len(outstanding) > opt.Lookahead || room <= 0 || drain) {
+			results, err := outstanding[0].wait(r.ctx)
+			if err != nil {
+				return r.stopped(err)
+			}
+			for _, c := range outstanding[0].batch {
+				delete(r.queued, c.Hash)
+			}
+			for _, res := range results {
+				r.known[res.Candidate.Hash] = true
+			}
+			observed += len(results)
+			outstanding = outstanding[1:]
+			opt.Strategy.Observe(results)
+			room = opt.Budget - observed - inFlight()
 		}
-		n := min(opt.Search.BatchSize, opt.Budget-rep.Samples)
-		invalidBefore, preparedBefore := prob.Invalid, prob.Prepared
-		batch := r.fresh(prob, opt.Strategy.Propose(n), n)
+		drain = false
+		if room <= 0 {
+			r.report.StopReason = StopBudget
+			return nil
+		}
+		if err := r.ctl.waitRunning(r.ctx); err != nil {
+			return r.stopped(err)
+		}
+		preparedBefore, invalidBefore, _ := prob.invalidCounts()
+		props, err := opt.Strategy.Propose(r.ctx, min(batchSize, room))
 		if noter, ok := opt.Strategy.(Noter); ok {
 			for _, msg := range noter.TakeNotes() {
 				r.note(msg)
 			}
 		}
-		if len(batch) == 0 {
-			empty++
-			msg := fmt.Sprintf("batch brought no new candidate (%d in a row, stopping at %d)", empty, opt.Search.MaxEmptyBatches)
-			if k := prob.Invalid - invalidBefore; k > 0 {
-				msg += fmt.Sprintf("; %d of %d samples did not build, the last: %v", k, prob.Prepared-preparedBefore, prob.LastInvalid)
+		if err != nil {
+			return r.stopped(err)
+		}
+		batch := r.fresh(prob, props, min(batchSize, room))
+		switch {
+		case len(batch) > 0:
+			empty = 0
+			for _, c := range batch {
+				r.queued[c.Hash] = true
 			}
-			r.note(msg)
-			if empty >= opt.Search.MaxEmptyBatches {
-				rep.StopReason = "exhausted"
-				r.note(fmt.Sprintf("stopping after %d samples: the design space yields no new candidate (it is exhausted or too small)", rep.Samples))
-				return rep, nil
-			}
+			outstanding = append(outstanding, m.submit(batch))
+			continue
+		case len(outstanding) > 0:
+			// Nothing new yet: what is being measured may change the strategy's mind.
+			drain = true
 			continue
 		}
-		empty = 0
-		results, err := r.measure(batch, ref, timeout, workloadHash, target)
-		if len(results) > 0 {
-			opt.Strategy.Observe(results)
+		empty++
+		msg := fmt.Sprintf("batch brought no new candidate (%d in a row, stopping at %d)", empty, opt.Search.MaxEmptyBatches)
+		if prepared, invalid, last := prob.invalidCounts(); invalid > invalidBefore {
+			msg += fmt.Sprintf("; %d of %d samples did not build, the last: %v", invalid-invalidBefore, prepared-preparedBefore, last)
 		}
-		if errors.Is(err, errStopped) {
-			rep.StopReason = "stopped"
-			return rep, nil
-		}
-		if err != nil {
-			if errors.Is(err, ErrInterrupted) {
-				rep.StopReason = "interrupted"
-				return rep, err
-			}
-			return rep, err
+		r.note(msg)
+		if empty >= opt.Search.MaxEmptyBatches {
+			r.report.StopReason = StopExhausted
+			r.note(fmt.Sprintf("stopping after %d samples: the design space yields no new candidate (it is exhausted or too small)", observed))
+			return nil
 		}
 	}
-	rep.StopReason = "budget"
-	return rep, nil
 }
 
-// designSpace is schedule.DesignSpace with a panic turned into an error.
-func designSpace(f *schedule.Func, space schedule.SpaceOptions) (sk []schedule.Sketch, err error) {
-	defer func() {
-		if p := recover(); p != nil {
-			sk, err = nil, fmt.Errorf("the design-space rules panicked: %v", p)
+// stopped turns the end of the run's context into the cause of that end (a stop, an
+// interrupt or the measuring side's failure); other errors pass through.
+func (r *run) stopped(err error) error {
+	if r.ctx.Err() != nil {
+		if cause := context.Cause(r.ctx); cause != nil && !errors.Is(cause, context.Canceled) {
+			return cause
 		}
-	}()
-	return schedule.DesignSpace(f, space)
+	}
+	return err
 }
 
 // fresh prepares the proposals the strategy did not prepare and keeps the first n that are
-// not known and not repeated within the batch.
+// not known, not waiting to be measured and not repeated within the batch.
 func (r *run) fresh(prob *Problem, props []*Candidate, n int) []*Candidate {
 	var out []*Candidate
 	seen := map[string]bool{}
-	for _, c := range props {
-		if len(out) >= n {
-			break
-		}
-		if c == nil {
-			continue
-		}
-		c = prob.prepare(c)
-		if r.known[c.Hash] || seen[c.Hash] {
-			continue
-		}
-		seen[c.Hash] = true
-		out = append(out, c)
-	}
-	return out
-}
-
-// measure builds a batch in parallel, then runs its candidates one by one, recording each
-// before the next runs. Invalid candidates are recorded without a build.
-func (r *run) measure(batch []*Candidate, ref *backend.Reference, timeout time.Duration, workloadHash, target string) ([]Measured, error) {
-	be := r.opt.Backend
-	var cands []backend.Candidate
-	slot := make([]int, len(batch)) // index into built, -1 for invalid candidates
-	for i, c := range batch {
-		slot[i] = -1
-		if c.Valid() {
-			slot[i] = len(cands)
-			cands = append(cands, backend.Candidate{Func: c.Func, RunTimeout: timeout})
-		}
-	}
-	var built []backend.Built
-	if len(cands) > 0 {
-		built = be.BuildBatch(r.ctx, cands)
-	}
-	var results []Measured
-	for i, c := range batch {
-		if r.ctx.Err() != nil { // a build or run cut short by the interrupt is not a result
-			return results, fmt.Errorf("%w after %d of %d samples: %v", ErrInterrupted, r.report.Samples, r.opt.Budget, r.ctx.Err())
-		}
-		var res backend.Result
-		if slot[i] < 0 {
-			res = backend.Result{Status: backend.StatusInvalid, Message: oneLine(fmt.Sprint(c.Err))}
-		} else {
-			res = be.RunBatch(r.ctx, built[slot[i]:slot[i]+1], ref)[0]
-			if r.ctx.Err() != nil {
-				return results, fmt.Errorf("%w after %d of %d samples: %v", ErrInterrupted, r.report.Samples, r.opt.Budget, r.ctx.Err())
+	r.gate.work(func() {
+		for _, c := range props {
+			if len(out) >= n {
+				break
 			}
-		}
-		m, err := r.record(c, res, workloadHash, target)
-		if err != nil {
-			return results, err
-		}
-		results = append(results, m)
-		if i+1 < len(batch) {
-			if err := r.steer(); err != nil {
-				return results, err
+			if c == nil {
+				continue
 			}
+			c = prob.prepare(c)
+			if r.known[c.Hash] || r.queued[c.Hash] || seen[c.Hash] {
+				continue
+			}
+			seen[c.Hash] = true
+			out = append(out, c)
 		}
-	}
-	return results, nil
-}
-
-// record appends one measured candidate to the store and the report, and sends its event.
-func (r *run) record(c *Candidate, res backend.Result, workloadHash, target string) (Measured, error) {
-	rep := r.report
-	sample := rep.Samples + 1
-	trace, err := json.Marshal(c.Trace)
-	if err != nil {
-		return Measured{}, fmt.Errorf("encode the trace of candidate %s: %w", c.Hash, err)
-	}
-	status := string(res.Status)
-	m := Measured{Candidate: c, Status: status, Message: res.Message, Sample: sample}
-	rec := Record{
-		Workload: rep.Workload, WorkloadHash: workloadHash, Target: target, CandidateHash: c.Hash,
-		Trace: trace, Status: status, Strategy: rep.Strategy, Proposer: proposerLabel(c),
-		Seed: rep.Seed, Sample: sample,
-	}
-	if !res.OK() {
-		rec.Message = res.Message
-	}
-	if res.OK() && res.MedianS > 0 && !math.IsInf(res.MedianS, 0) {
-		m.LatencyS = res.MedianS
-		rec.LatencyS, rec.LatenciesS = res.MedianS, finite(res.LatenciesS)
-	} else if res.OK() {
-		m.Status, rec.Status = string(backend.StatusCrash), string(backend.StatusCrash)
-		m.Message = "no usable latency: " + res.Message
-		rec.Message = m.Message
-	}
-	if v := res.MaxRelErr; !math.IsNaN(v) && !math.IsInf(v, 0) {
-		rec.MaxRelErr = v
-	} else {
-		rec.MaxRelErr = -1 // JSON has no NaN; the status says the result is wrong
-	}
-	if err := r.opt.Store.Append(rec); err != nil {
-		return m, fmt.Errorf("record candidate %d: %w", sample, err)
-	}
-	r.known[c.Hash] = true
-	rep.Samples = sample
-	r.current = r.program(c.Hash, c.Trace)
-	if m.Status != StatusOK {
-		rep.Failures[m.Status]++
-		r.failures[m.Status]++
-	} else if r.bestS == 0 || m.LatencyS < r.bestS {
-		r.bestS = m.LatencyS
-		rep.BestHash, rep.BestSample = c.Hash, sample
-		r.best = r.current
-	}
-	r.series = append(r.series, SeriesPoint{Sample: sample, LatencyS: m.LatencyS, BestS: r.bestS})
-	if r.bestS > 0 {
-		rep.BestLatencyS = floatPtr(r.bestS)
-		rep.BestGFLOPS = floatPtr(GFLOPS(rep.FLOPs, r.bestS))
-		rep.Speedup = floatPtr(rep.BaselineLatencyS / r.bestS)
-	}
-	rep.History = append(rep.History, HistoryEntry{
-		Sample: sample, Status: m.Status, LatencyS: floatPtr(m.LatencyS), BestSoFarS: floatPtr(r.bestS),
-		Hash: c.Hash, Proposer: c.Proposer, Mutator: c.Mutator, Message: rec.Message,
 	})
-	r.emit(r.event(EventSample, func(e *Event) {
-		e.Status, e.LatencyS, e.Hash, e.Proposer, e.Mutator, e.Message = m.Status, m.LatencyS, c.Hash, c.Proposer, c.Mutator, rec.Message
-	}))
-	return m, nil
-}
-
-// proposerLabel is the record's proposer: who proposed it and, for a mutation, which mutator.
-func proposerLabel(c *Candidate) string {
-	if c.Mutator == "" {
-		return c.Proposer
-	}
-	return c.Proposer + ":" + c.Mutator
-}
-
-// finite drops NaN and infinite values, which JSON cannot hold.
-func finite(xs []float64) []float64 {
-	var out []float64
-	for _, x := range xs {
-		if !math.IsNaN(x) && !math.IsInf(x, 0) {
-			out = append(out, x)
-		}
-	}
 	return out
 }
 
-// oneLine joins a multi-line message into one line.
-func oneLine(s string) string { return strings.Join(strings.Fields(s), " ") }
+// expanded is the strategy's progress callback, on the search side: the tree is published and
+// a throttled EventExpand sent.
+func (r *run) expanded() {
+	if r.opt.SnapshotEvery <= 0 {
+		return
+	}
+	due := false
+	r.board.update(func(b *board) { due = time.Since(b.lastSnapshot) >= b.snapshotEvery })
+	if !due {
+		return
+	}
+	r.board.publishTree()
+	r.board.emit(EventExpand, alwaysSnapshot, nil)
+}
+
+// tick sends EventWaiting when no sample has finished for ProgressEvery, and with snapshots
+// on, an EventTick every second, until done is closed.
+func (r *run) tick(done <-chan struct{}) {
+	period := time.Second
+	if r.opt.SnapshotEvery <= 0 {
+		period = min(r.opt.ProgressEvery, time.Second)
+	}
+	t := time.NewTicker(period)
+	defer t.Stop()
+	for {
+		select {
+		case <-done:
+			return
+		case now := <-t.C:
+			r.board.update(func(b *board) {
+				if r.opt.ProgressEvery > 0 {
+					if w := b.waitingLocked(now, r.opt.ProgressEvery); w != nil {
+						b.lastWaiting = now
+						b.emitLocked(EventWaiting, snapshotIfDue, func(e *Event) { e.Waiting = w })
+						return
+					}
+				}
+				if b.snapshotEvery > 0 && now.Sub(b.lastSnapshot) >= time.Second {
+					b.emitLocked(EventTick, alwaysSnapshot, nil)
+				}
+			})
+		}
+	}
+}

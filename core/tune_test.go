@@ -191,7 +191,7 @@ func TestTuneRecordsEveryCandidate(t *testing.T) {
 		kinds = append(kinds, e.Kind)
 		if e.Kind == EventSample {
 			samples++
-			if e.Sample != samples || e.Budget != 8 || e.Status == "" || e.BestS <= 0 || e.BaselineS <= 0 {
+			if e.Sample.Sample != samples || e.Samples != samples || e.Budget != 8 || e.Sample.Status == "" || e.BestS <= 0 || e.BaselineS <= 0 {
 				t.Errorf("sample event %d: %+v", samples, e)
 			}
 		}
@@ -221,7 +221,7 @@ func TestTuneRecordsEveryCandidate(t *testing.T) {
 	}
 	fails, _ := doc["failures"].(map[string]any)
 	for _, k := range FailureKinds() {
-		if _, ok := fails[k]; !ok {
+		if _, ok := fails[string(k)]; !ok {
 			t.Errorf("failures lacks %q: %v", k, fails)
 		}
 	}
@@ -237,7 +237,7 @@ func TestTuneRecordsEveryCandidate(t *testing.T) {
 	}
 	best := *rep.BestLatencyS
 	for _, h := range rep.History {
-		best = min(best, *h.LatencyS)
+		best = min(best, h.LatencyS)
 	}
 	if best != *rep.BestLatencyS || *rep.Speedup != rep.BaselineLatencyS/best {
 		t.Errorf("best %g, speedup %g; want the minimum %g and baseline/best", *rep.BestLatencyS, *rep.Speedup, best)
@@ -250,19 +250,19 @@ type scripted struct {
 	observed []Measured
 }
 
-func (s *scripted) Name() string                    { return "scripted" }
-func (s *scripted) Init(*Problem, []Measured) error { return nil }
-func (s *scripted) Observe(res []Measured)          { s.observed = append(s.observed, res...) }
-func (s *scripted) Propose(n int) []*Candidate {
+func (s *scripted) Name() string                                     { return "scripted" }
+func (s *scripted) Init(context.Context, *Problem, []Measured) error { return nil }
+func (s *scripted) Observe(res []Measured)                           { s.observed = append(s.observed, res...) }
+func (s *scripted) Propose(_ context.Context, n int) ([]*Candidate, error) {
 	if len(s.batches) == 0 {
-		return nil
+		return nil, nil
 	}
 	var out []*Candidate
 	for _, tr := range s.batches[0] {
 		out = append(out, &Candidate{Trace: tr, Proposer: "scripted"})
 	}
 	s.batches = s.batches[1:]
-	return out
+	return out, nil
 }
 
 // splitTrace is the trace that splits loop `loop` of block C by factors.
@@ -303,11 +303,11 @@ func TestTuneDeduplicatesAndClassifiesInvalid(t *testing.T) {
 	search.MaxEmptyBatches = 2
 	rep, _, recs := ttTune(t, w, ttRun{workDir: t.TempDir(), strategy: strat, budget: 20, search: &search})
 
-	var statuses []string
+	var statuses []Status
 	for _, r := range recs {
 		statuses = append(statuses, r.Status)
 	}
-	if want := []string{"ok", "ok", "invalid", "ok"}; !slices.Equal(statuses, want) {
+	if want := []Status{"ok", "ok", "invalid", "ok"}; !slices.Equal(statuses, want) {
 		t.Fatalf("record statuses %v, want %v", statuses, want)
 	}
 	checkUnique(t, recs)
@@ -317,7 +317,7 @@ func TestTuneDeduplicatesAndClassifiesInvalid(t *testing.T) {
 	if inv := recs[2]; !strings.Contains(inv.Message, "no_such_block") || !strings.HasPrefix(inv.CandidateHash, "invalid-") {
 		t.Errorf("invalid record: hash %q, message %q; want the reason naming the block", inv.CandidateHash, inv.Message)
 	}
-	if h := rep.History[2]; h.Status != "invalid" || h.LatencyS != nil {
+	if h := rep.History[2]; h.Status != "invalid" || h.LatencyS != 0 {
 		t.Errorf("history of the invalid candidate: %+v", h)
 	}
 	if len(strat.observed) != 4 {
@@ -410,14 +410,10 @@ func TestTuneBuiltinDesignSpace(t *testing.T) {
 	cache := t.TempDir()
 	for _, name := range StrategyNames() {
 		t.Run(name, func(t *testing.T) {
-			var strat Strategy
-			var err error
-			if name == "colt" || name == "mcts" {
-				model := scoring.New(scoring.DefaultOptions(scoring.Hardware{Cores: 2}))
-				strat, err = NewColtStrategy(name, DefaultConfig(), "", NewCostModelScorer(model, "w"), func(string) string { return "" })
-			} else {
-				strat, err = NewStrategy(name, ttSearch(), nil)
-			}
+			model := scoring.New(scoring.DefaultOptions(scoring.Hardware{Cores: 2}))
+			cfg := DefaultConfig()
+			cfg.Search = ttSearch()
+			strat, err := NewStrategy(name, cfg, NewCostModelScorer(model, "w"), func(string) string { return "" })
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -456,7 +452,7 @@ func TestTuneRejectsBadOptions(t *testing.T) {
 			t.Errorf("NewTuner: %v, want an error containing %q", err, c.want)
 		}
 	}
-	if _, err := NewStrategy("annealing", DefaultSearchConfig(), nil); err == nil || !strings.Contains(err.Error(), "want colt, evolutionary, mcts, random") {
+	if _, err := NewStrategy("annealing", DefaultConfig(), nil, nil); err == nil || !strings.Contains(err.Error(), "want colt, mcts, evolutionary, random") {
 		t.Errorf("unknown strategy: %v", err)
 	}
 }
@@ -475,7 +471,7 @@ func TestTuneInterrupted(t *testing.T) {
 		Workload: w, Backend: ttBackend(t, filepath.Join(dir, "cache")), Store: store, WorkDir: dir,
 		Strategy: NewRandom(), Budget: 9, Seed: 1, Search: ttSearch(), Sketches: ttSketch(t, w),
 		OnEvent: func(e Event) {
-			if e.Kind == EventSample && e.Sample == 2 {
+			if e.Kind == EventSample && e.Sample.Sample == 2 {
 				cancel()
 			}
 		},
@@ -534,11 +530,11 @@ func TestChannelSinkNeverBlocks(t *testing.T) {
 	ch := make(chan Event, 2)
 	sink := ChannelSink(ch)
 	for i := 1; i <= 5; i++ {
-		sink(Event{Kind: EventSample, Sample: i})
+		sink(Event{Kind: EventSample, Sample: HistoryEntry{Sample: i}})
 	}
 	sink(Event{Kind: EventDone})
 	a, b := <-ch, <-ch
-	if a.Sample != 5 || b.Kind != EventDone {
+	if a.Sample.Sample != 5 || b.Kind != EventDone {
 		t.Errorf("queued %+v, %+v; want the latest sample and done", a, b)
 	}
 }
@@ -639,7 +635,7 @@ func TestTuneAppliesOperatorCommands(t *testing.T) {
 	var controls []Event
 	rep, dir := ttSteered(t, w, NewRandom(), 9, 1, ttSketch(t, w), func(e Event, cmds chan<- Command) {
 		switch {
-		case e.Kind == EventSample && e.Sample == 1:
+		case e.Kind == EventSample && e.Sample.Sample == 1:
 			cmds <- Command{Kind: CmdPause}
 			cmds <- Command{Kind: CmdExport}
 			cmds <- Command{Kind: CmdPin, Model: "gpt-5.2"}
@@ -648,7 +644,7 @@ func TestTuneAppliesOperatorCommands(t *testing.T) {
 			if strings.HasPrefix(e.Message, "error: pin") {
 				cmds <- Command{Kind: CmdResume} // the run stays paused until here
 			}
-		case e.Kind == EventSample && e.Sample == 3:
+		case e.Kind == EventSample && e.Sample.Sample == 3:
 			cmds <- Command{Kind: CmdStop}
 		}
 	})
@@ -681,7 +677,7 @@ func coltRun(t *testing.T, seed uint64) (*Report, *Node) {
 	t.Helper()
 	w := ttWorkload(t)
 	model := scoring.New(scoring.DefaultOptions(scoring.Hardware{Cores: 2}))
-	strat, err := NewColtStrategy("colt", DefaultConfig(), "", NewCostModelScorer(model, "w"), func(string) string { return "" })
+	strat, err := NewColtStrategy("colt", DefaultConfig(), NewCostModelScorer(model, "w"), func(string) string { return "" })
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -41,6 +41,16 @@ type Options struct {
 	Path string
 	// Logf receives one line per training, fallback and load problem (nil: discarded).
 	Logf func(format string, args ...any)
+	// Gate, when set, is held (shared) around each boosting round of a background training,
+	// so that the caller can keep training off the cores while it times a kernel.
+	Gate Gate
+}
+
+// Gate is what a background training holds, shared, while it computes; a *sync.RWMutex is
+// one.
+type Gate interface {
+	RLock()
+	RUnlock()
 }
 
 // DefaultOptions are the cost model's defaults for a machine.
@@ -159,7 +169,9 @@ func (c *CostModel) Wait() error {
 }
 
 func (c *CostModel) train(data []Sample) {
-	text, res, err := TrainSamples(data, c.opt.FailureWeight, c.opt.Train)
+	opt := c.opt.Train
+	opt.gate = c.opt.Gate
+	text, res, err := TrainSamples(data, c.opt.FailureWeight, opt)
 	var m *Model
 	if err == nil {
 		m, err = LoadModel(text)

@@ -31,6 +31,8 @@ type TrainOptions struct {
 	ValidFraction  float64 // share of candidates held out for early stopping, in [0, 1) (default 0.2); no split below 10 candidates
 	EarlyStop      int     // stop after this many rounds without validation improvement (default 30)
 	Seed           uint64  // all randomness (the validation split) comes from this
+
+	gate Gate // held around each round when set (CostModel's background training)
 }
 
 // DefaultTrainOptions returns the options the cost model trains with unless told otherwise:
@@ -313,7 +315,8 @@ func train(ds Dataset, opt TrainOptions) (*ensemble, TrainResult, error) {
 	grad, hess := b.grad, b.hess
 	bestRound, bestLoss := -1, math.Inf(1)
 	var bestTrain float64
-	for round := 0; round < opt.Rounds; round++ {
+	// step makes one boosting round; it reports when early stopping ends the training.
+	step := func(round int) (stop bool, err error) {
 		trainLoss := tr.loss()
 		if round > 0 && va != nil {
 			// trainLoss/validation loss here describe the model of `round` trees.
@@ -321,7 +324,7 @@ func train(ds Dataset, opt TrainOptions) (*ensemble, TrainResult, error) {
 			if vl < bestLoss || bestRound < 0 {
 				bestRound, bestLoss, bestTrain = round, vl, trainLoss
 			} else if round-bestRound >= opt.EarlyStop {
-				break
+				return true, nil
 			}
 		}
 		for k := range tr.labels {
@@ -343,7 +346,7 @@ func train(ds Dataset, opt TrainOptions) (*ensemble, TrainResult, error) {
 		}
 		for i, v := range t.leafValue {
 			if math.IsNaN(v) || math.IsInf(v, 0) {
-				return nil, res, fmt.Errorf("scoring: train: diverged at round %d (leaf %d value %v)", round, i, v)
+				return true, fmt.Errorf("scoring: train: diverged at round %d (leaf %d value %v)", round, i, v)
 			}
 		}
 		b.addLeafValues(t, tr.scores)
@@ -353,6 +356,22 @@ func train(ds Dataset, opt TrainOptions) (*ensemble, TrainResult, error) {
 			}
 		}
 		ens.trees = append(ens.trees, t)
+		return false, nil
+	}
+	for round := 0; round < opt.Rounds; round++ {
+		if opt.gate != nil {
+			opt.gate.RLock()
+		}
+		stop, err := step(round)
+		if opt.gate != nil {
+			opt.gate.RUnlock()
+		}
+		if err != nil {
+			return nil, res, err
+		}
+		if stop {
+			break
+		}
 	}
 	trainLoss := tr.loss()
 	if va != nil {

@@ -64,10 +64,10 @@ type (
 func NewModel(e *Engine, st Styles, keys KeyMap) *Model {
 	m := &Model{st: st, keys: keys, engine: e, width: 80, height: 24, followRunning: true}
 	for _, t := range e.Tasks {
-		m.tasks = append(m.tasks, taskState{Task: t})
+		m.tasks = append(m.tasks, taskState{TaskRef: t})
 	}
 	if len(m.tasks) == 0 {
-		m.tasks = []taskState{{Task: Task{Name: "?", Weight: 1}}}
+		m.tasks = []taskState{{TaskRef: core.TaskRef{Name: "?", Weight: 1}}}
 	}
 	m.newPanes()
 	m.message = "starting: computing the reference and the baseline…"
@@ -157,7 +157,7 @@ func (m *Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		}
 		return m, nil
 	case selectMsg:
-		return m, m.broadcast(msg)
+		return m, tea.Batch(m.broadcast(msg), m.requestProgram(msg.node))
 	case showTaskMsg:
 		m.followRunning = false
 		return m, m.showTask(msg.index)
@@ -207,15 +207,15 @@ func (m *Model) onEvent(e core.Event) tea.Cmd {
 	case core.EventControl:
 		m.setMessage(e.Message, strings.HasPrefix(e.Message, "error"))
 	case core.EventDone:
-		if i == len(m.tasks)-1 || (e.Report != nil && e.Report.StopReason == "stopped") {
+		if i == len(m.tasks)-1 || (e.Report != nil && e.Report.StopReason == core.StopStopped) {
 			m.done = true
 		}
 		if r := e.Report; r != nil {
 			m.setMessage(fmt.Sprintf("%s finished (%s): %d samples; records in %s; x exports the best, q quits", e.Workload, r.StopReason, r.Samples, r.Records), false)
 		}
 	case core.EventSample:
-		if e.Status != core.StatusOK && e.Message != "" {
-			m.setMessage(fmt.Sprintf("sample %d: %s: %s", e.Sample, e.Status, e.Message), true)
+		if e.Sample.Status != core.StatusOK && e.Sample.Message != "" {
+			m.setMessage(fmt.Sprintf("sample %d: %s: %s", e.Sample.Sample, e.Sample.Status, e.Sample.Message), true)
 		}
 	}
 	if switchTo != nil {
@@ -324,6 +324,23 @@ func (m *Model) send(c core.Command, progress string) tea.Cmd {
 	}
 }
 
+// requestProgram asks the engine to render a node's program (it arrives in a later
+// snapshot), from a command of its own so the console never waits.
+func (m *Model) requestProgram(n *core.TreeNode) tea.Cmd {
+	if n == nil || m.done {
+		return nil
+	}
+	c := core.Command{Kind: core.CmdSelect, Node: n.ID}
+	commands, finished := m.engine.Commands, m.engine.Done
+	return func() tea.Msg {
+		select {
+		case commands <- c:
+		case <-finished:
+		}
+		return nil
+	}
+}
+
 // State is the run's state as the status line says it.
 func (m *Model) State() string {
 	switch {
@@ -380,10 +397,10 @@ func (m *Model) statusLine() string {
 		parts[1] = fmt.Sprintf("%s (task %d/%d)", m.tasks[m.shown].Name, m.shown+1, len(m.tasks))
 	}
 	if e.Budget > 0 {
-		parts = append(parts, fmt.Sprintf("%d/%d", e.Sample, e.Budget))
+		parts = append(parts, fmt.Sprintf("%d/%d", e.Samples, e.Budget))
 	}
 	if e.BestS > 0 {
-		parts = append(parts, fmt.Sprintf("best %s %s GFLOP/s %.1f×", shortSeconds(e.BestS), shortGFLOPS(e.BestGFLOPS), e.Speedup))
+		parts = append(parts, fmt.Sprintf("best %s %s GFLOP/s %.1f×", shortSeconds(e.BestS), shortGFLOPS(e.BestGFLOPS()), e.Speedup()))
 	} else {
 		parts = append(parts, "best -")
 	}

@@ -19,7 +19,7 @@ func appWith(t *testing.T, width, height int) (*Model, *fakeEngine) {
 	m := NewModel(e, plainStyles(), DefaultKeyMap())
 	m.Update(tea.WindowSizeMsg{Width: width, Height: height})
 	d := fixtureData(t)
-	m.Update(eventMsg(core.Event{Kind: core.EventStart, Workload: "mm8", Strategy: "colt", BaselineS: 0.12}))
+	m.Update(eventMsg(core.Event{Kind: core.EventStart, Workload: "mm8", Strategy: "colt", Stats: core.Stats{BaselineS: 0.12}}))
 	m.Update(eventMsg(d.event))
 	return m, f
 }
@@ -231,7 +231,7 @@ func modelApp(t *testing.T, width, height int) *Model {
 	t.Helper()
 	e, _ := newFakeEngine()
 	for i, w := range []int{32, 32, 32, 32, 32, 65, 1} {
-		e.Tasks = append(e.Tasks, Task{Name: fmt.Sprintf("llama3-8b:t%d", i), Weight: w})
+		e.Tasks = append(e.Tasks, core.TaskRef{Name: fmt.Sprintf("llama3-8b:t%d", i), Weight: w})
 	}
 	m := NewModel(e, plainStyles(), DefaultKeyMap())
 	m.Update(tea.WindowSizeMsg{Width: width, Height: height})
@@ -239,7 +239,7 @@ func modelApp(t *testing.T, width, height int) *Model {
 	for i, best := range []float64{0.010, 0.020} {
 		ev := d.event
 		ev.Workload, ev.BestS, ev.BaselineS = e.Tasks[i].Name, best, 0.5
-		m.Update(eventMsg(core.Event{Kind: core.EventStart, Workload: ev.Workload, BaselineS: 0.5}))
+		m.Update(eventMsg(core.Event{Kind: core.EventStart, Workload: ev.Workload, Stats: core.Stats{BaselineS: 0.5}}))
 		m.Update(eventMsg(ev))
 	}
 	return m
@@ -266,7 +266,7 @@ func TestTaskListOfAModel(t *testing.T) {
 		t.Errorf("[ on the first task moved to %d", m.shown)
 	}
 	// Once the operator picked a task, a new task starting does not take the panes away.
-	m.Update(eventMsg(core.Event{Kind: core.EventStart, Workload: "llama3-8b:t2", BaselineS: 0.5}))
+	m.Update(eventMsg(core.Event{Kind: core.EventStart, Workload: "llama3-8b:t2", Stats: core.Stats{BaselineS: 0.5}}))
 	if m.shown != 0 {
 		t.Errorf("a starting task took the panes from the operator's pick: shown %d", m.shown)
 	}

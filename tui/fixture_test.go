@@ -9,8 +9,6 @@ import (
 	"time"
 
 	"colt/core"
-	"colt/schedule"
-	"colt/workloads"
 )
 
 var update = flag.Bool("update", false, "rewrite the golden files in testdata/")
@@ -40,19 +38,19 @@ func golden(t *testing.T, name, got string) {
 // plainStyles draw no colour, so rendered panes compare as text.
 func plainStyles() Styles { return NewStyles(PlainRenderer()) }
 
-// fixtureTask is a small matmul whose unscheduled program the program pane shows.
-func fixtureTask(t testing.TB) *workloads.Task {
+// fixtureProgram is a small matmul's unscheduled program as the engine renders it (the text
+// in testdata/mm8.tir and mm8.c).
+func fixtureProgram(t testing.TB) *core.Program {
 	t.Helper()
-	w, err := workloads.Parse("mm8", workloads.Spec{
-		Description: "8x8x8 matmul",
-		Sizes:       map[string]any{"M": 8, "N": 8, "K": 8},
-		Inputs:      []string{"A[M, K]", "B[K, N]"},
-		Stages:      []string{"C[m, n] += A[m, k] * B[k, n]"},
-	}, "test")
+	tir, err := os.ReadFile(filepath.Join("testdata", "mm8.tir"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	return w.Tasks[0]
+	c, err := os.ReadFile(filepath.Join("testdata", "mm8.c"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return &core.Program{Hash: "5d0c9a7e21f04b3c", TIR: string(tir), C: string(c)}
 }
 
 // treeBuilder makes search-tree fixtures: add(parent, transformations, proposer, score,
@@ -100,39 +98,39 @@ func fixtureModels() []core.ModelStat {
 		{Name: "sim-gpt-5.2", Kind: "sim", Simulated: true, ParamsB: 300, Calls: 12, Share: 0.375, HitRate: 0.5, Errors: 1, Altered: 2, Tokens: 31200},
 		{Name: "sim-gpt-5-mini", Kind: "sim", Simulated: true, ParamsB: 20, Calls: 6, Share: 0.1875, HitRate: 0.333, Tokens: 15100},
 		{Name: "sim-r1-distill-qwen-32b", Kind: "sim", Simulated: true, ParamsB: 32, Calls: 4, Share: 0.125, HitRate: 0.25, Tokens: 9800},
-		{Name: "sim-llama-3.1-8b", Kind: "sim", Simulated: true, ParamsB: 8, Calls: 10, Share: 0.3125, HitRate: 0.4, Errors: 2, Tokens: 24020},
+		{Name: "sim-llama-3.1-8b", Kind: "sim", Simulated: true, ParamsB: 8, Calls: 10, Share: 0.3125, HitRate: 0.4, Errors: 2, Tokens: 24020, InFlight: 2, OldestS: 3.4},
 	}
 }
 
-// fixtureSeries is 24 samples whose latencies fall from 40 ms with a failure at sample 5.
-func fixtureSeries() []core.SeriesPoint {
-	var out []core.SeriesPoint
+// fixtureHistory is 24 samples whose latencies fall from 40 ms with a failure at sample 5.
+func fixtureHistory() []core.HistoryEntry {
+	var out []core.HistoryEntry
 	best := 0.0
 	for i := 1; i <= 24; i++ {
 		lat := 0.040 * (1 - 0.6*float64(i)/24) * (1 + 0.3*float64((i*7)%5)/5)
+		status := core.StatusOK
 		if i == 5 {
-			lat = 0
+			lat, status = 0, core.StatusCrash
 		}
 		if lat > 0 && (best == 0 || lat < best) {
 			best = lat
 		}
-		out = append(out, core.SeriesPoint{Sample: i, LatencyS: lat, BestS: best})
+		out = append(out, core.HistoryEntry{Sample: i, Status: status, LatencyS: lat, BestSoFarS: best})
 	}
 	return out
 }
 
 // fixtureData is a complete snapshot of a colt run with its last event.
 func fixtureData(t testing.TB) dataMsg {
-	task := fixtureTask(t)
-	prog := core.NewProgram("5d0c9a7e21f04b3c", task, &schedule.Trace{}, schedule.DefaultSpaceOptions(2))
+	prog := fixtureProgram(t)
 	tree := fixtureTree()
-	tree[0].Program = prog
-	snap := &core.Snapshot{Tree: tree, Models: fixtureModels(), Series: fixtureSeries(),
-		Best: prog, Current: prog, Largest: "sim-gpt-5.2"}
+	tree[0].Hash = prog.Hash
+	snap := &core.Snapshot{Tree: tree, Models: fixtureModels(), Best: prog, Current: prog, Selected: prog, SelectedNode: 0,
+		Largest: "sim-gpt-5.2"}
+	history := fixtureHistory()
 	ev := core.Event{Kind: core.EventSample, Workload: "mm8", Strategy: "colt", Target: "cpu: Test CPU, 2 cores, avx2",
-		Sample: 24, Budget: 64, BestS: 0.0141, BestGFLOPS: 0.0727, BaselineS: 0.120, BaselineGFLOPS: 0.00853,
-		Speedup: 8.51, Elapsed: 75 * time.Second, ETA: 125 * time.Second, State: "running", Status: core.StatusOK,
-		LatencyS: 0.0152, Snapshot: snap}
+		Stats:   core.Stats{Samples: 24, Budget: 64, FLOPs: 1_025_000, BestS: 0.0141, BaselineS: 0.120, History: history},
+		Elapsed: 75 * time.Second, ETA: 125 * time.Second, State: "running", Sample: history[23], Snapshot: snap}
 	return dataMsg{event: ev, snapshot: snap}
 }
 

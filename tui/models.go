@@ -12,8 +12,8 @@ import (
 )
 
 // ModelsPane is the model-invocation table: one row per model with its kind (real or
-// simulated), size, calls, share, hit rate, errors, course alterations, tokens and cost; the
-// pinned and the largest model are marked.
+// simulated), size, calls, calls in flight, share, hit rate, errors, course alterations, tokens
+// and cost; the pinned and the largest model are marked.
 type ModelsPane struct {
 	st            Styles
 	keys          KeyMap
@@ -76,6 +76,13 @@ func modelColumns() []modelColumn {
 		}},
 		{"PARAMS", 6, true, func(m core.ModelStat) string { return fmt.Sprintf("%gB", m.ParamsB) }},
 		{"CALLS", 5, true, func(m core.ModelStat) string { return fmt.Sprint(m.Calls) }},
+		{"LIVE", 7, true, func(m core.ModelStat) string {
+			// Calls in flight and the age of the oldest.
+			if m.InFlight == 0 {
+				return "-"
+			}
+			return fmt.Sprintf("%d %.0fs", m.InFlight, m.OldestS)
+		}},
 		{"SHARE", 6, true, func(m core.ModelStat) string { return fmt.Sprintf("%.1f%%", 100*m.Share) }},
 		{"HIT", 5, true, func(m core.ModelStat) string { return fmt.Sprintf("%.2f", m.HitRate) }},
 		{"ERR", 4, true, func(m core.ModelStat) string { return fmt.Sprint(m.Errors) }},

@@ -174,8 +174,13 @@ func TestTreeSelectionReachesTheProgramPane(t *testing.T) {
 	}
 	prog.Update(cmd())
 	prog.Update(keyMsg("v")) // best → selected node
-	if prog.which != showSelected || prog.selected == nil {
-		t.Fatalf("program pane shows %s, selected %v", showNames[prog.which], prog.selected)
+	if view := prog.View(true); prog.which != showSelected || !strings.Contains(view, "rendering the program of node 0") {
+		t.Fatalf("before the engine has rendered it, the pane shows %s:\n%s", showNames[prog.which], view)
+	}
+	// The engine answers the selection with a snapshot carrying the node's program.
+	prog.Update(fixtureData(t))
+	if prog.selected == nil {
+		t.Fatal("the snapshot's program of the selected node did not reach the pane")
 	}
 	if view := prog.View(true); !strings.Contains(view, "Program: selected node") || !strings.Contains(view, "T.prim_func") {
 		t.Errorf("the selected root's program is not shown:\n%s", view)

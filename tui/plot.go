@@ -20,7 +20,7 @@ type PlotPane struct {
 	keys          KeyMap
 	width, height int
 
-	series    []core.SeriesPoint
+	series    []core.HistoryEntry
 	baselineS float64
 	flops     float64
 }
@@ -43,11 +43,9 @@ func (p *PlotPane) Update(msg tea.Msg) tea.Cmd {
 		e := msg.event
 		if e.BaselineS > 0 {
 			p.baselineS = e.BaselineS
-			p.flops = e.BaselineGFLOPS * 1e9 * e.BaselineS
+			p.flops = float64(e.FLOPs)
 		}
-		if msg.snapshot != nil {
-			p.series = msg.snapshot.Series
-		}
+		p.series = e.History
 	}
 	return nil
 }
@@ -74,8 +72,8 @@ func (p *PlotPane) render(inner, rows int) []string {
 		if s.LatencyS > 0 {
 			lo, hi = min(lo, s.LatencyS), max(hi, s.LatencyS)
 		}
-		if s.BestS > 0 {
-			lo = min(lo, s.BestS)
+		if s.BestSoFarS > 0 {
+			lo = min(lo, s.BestSoFarS)
 		}
 	}
 	plotRows := rows - 3 // x axis, x labels, legend
@@ -127,7 +125,7 @@ func (p *PlotPane) render(inner, rows int) []string {
 	}
 	// The best-so-far line is a step: every column from a sample to the next holds its best.
 	for i, s := range p.series {
-		if s.BestS <= 0 {
+		if s.BestSoFarS <= 0 {
 			continue
 		}
 		end := plotW
@@ -135,7 +133,7 @@ func (p *PlotPane) render(inner, rows int) []string {
 			end = colOf(i + 1)
 		}
 		for c := colOf(i); c < max(end, colOf(i)+1) && c < plotW; c++ {
-			grid[rowOf(s.BestS)][c] = cellBest
+			grid[rowOf(s.BestSoFarS)][c] = cellBest
 		}
 	}
 	lines := make([]string, 0, rows)

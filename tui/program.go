@@ -21,19 +21,22 @@ var showNames = [...]string{"selected node", "current", "best"}
 
 // ProgramPane shows a program as TIR (the text the LLMs read and export writes) or as the C
 // the backend compiles: the selected tree node's, the latest candidate's or the best; it
-// scrolls.
+// scrolls. The engine renders the programs; the pane only splits and shows their text.
 type ProgramPane struct {
 	st            Styles
 	keys          KeyMap
 	width, height int
 
 	which    int
-	format   string // "tir" or "c"
-	selected *core.Program
+	format   string         // "tir" or "c"
+	node     *core.TreeNode // the node under the tree's cursor
+	selected *core.Program  // its program, once the engine has rendered it
 	current  *core.Program
 	best     *core.Program
+	ended    bool // the run has ended: no more programs are rendered
 	offset   int
-	// texts caches rendered programs by hash and format (a rebuild replays the trace).
+	// texts keeps the split text of programs by hash and format, also those of nodes selected
+	// earlier, so going back to a node shows it at once.
 	texts map[string][]string
 }
 
@@ -76,16 +79,43 @@ func (p *ProgramPane) program() *core.Program {
 	return p.best
 }
 
+// keep remembers a program's lines in both formats, within a bound on memory.
+func (p *ProgramPane) keep(prog *core.Program) {
+	for _, format := range []string{"tir", "c"} {
+		k := prog.Hash + "/" + format
+		if _, ok := p.texts[k]; ok {
+			continue
+		}
+		if len(p.texts) >= 512 {
+			clear(p.texts)
+		}
+		p.texts[k] = programLines(prog, format)
+	}
+}
+
+// programLines splits a program's text in a format into lines.
+func programLines(prog *core.Program, format string) []string {
+	if prog.Err != "" {
+		return []string{"cannot render this program: " + prog.Err}
+	}
+	return strings.Split(strings.TrimRight(prog.Text(format), "\n"), "\n")
+}
+
 // Update implements Pane.
 func (p *ProgramPane) Update(msg tea.Msg) tea.Cmd {
 	switch msg := msg.(type) {
 	case dataMsg:
 		if s := msg.snapshot; s != nil {
 			p.current, p.best = s.Current, s.Best
+			if s.Selected != nil && p.node != nil && s.SelectedNode == p.node.ID {
+				p.selected = s.Selected
+				p.keep(s.Selected)
+			}
 		}
+		p.ended = p.ended || msg.event.Kind == core.EventDone
 	case selectMsg:
-		if msg.node != nil && (p.selected == nil || msg.node.Program != p.selected) {
-			p.selected = msg.node.Program
+		if msg.node != nil && (p.node == nil || msg.node.ID != p.node.ID) {
+			p.node, p.selected = msg.node, nil
 			if p.which == showSelected {
 				p.offset = 0
 			}
@@ -116,8 +146,17 @@ func (p *ProgramPane) Update(msg tea.Msg) tea.Cmd {
 	return nil
 }
 
-// lines is the text of the program shown, rendered once per program and format.
+// lines is the text of the program shown.
 func (p *ProgramPane) lines() []string {
+	if p.which == showSelected && p.node != nil {
+		if lines, ok := p.texts[p.node.Hash+"/"+p.format]; ok {
+			return lines
+		}
+		if p.ended {
+			return []string{fmt.Sprintf("node %d was not rendered before the run ended; v shows the best and the current program", p.node.ID)}
+		}
+		return []string{fmt.Sprintf("rendering the program of node %d…", p.node.ID)}
+	}
 	prog := p.program()
 	if prog == nil {
 		switch p.which {
@@ -131,18 +170,8 @@ func (p *ProgramPane) lines() []string {
 	if text, ok := p.texts[k]; ok {
 		return text
 	}
-	text, err := prog.Text(p.format)
-	var lines []string
-	if err != nil {
-		lines = []string{fmt.Sprintf("cannot render this program: %v", err)}
-	} else {
-		lines = strings.Split(strings.TrimRight(text, "\n"), "\n")
-	}
-	if len(p.texts) >= 256 {
-		clear(p.texts) // a bound on memory when the cursor visits many nodes
-	}
-	p.texts[k] = lines
-	return lines
+	p.keep(prog)
+	return p.texts[k]
 }
 
 // View implements Pane.

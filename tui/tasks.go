@@ -12,7 +12,7 @@ import (
 
 // taskState is what the console knows of one task of a run.
 type taskState struct {
-	Task
+	core.TaskRef
 	event    core.Event
 	snapshot *core.Snapshot
 	started  bool
@@ -115,10 +115,10 @@ func (p *TasksPane) View(focused bool) string {
 		}
 		samples, best, base, speedup := "waiting", "-", "-", "-"
 		if t.started {
-			samples = fmt.Sprintf("%d/%d", t.event.Sample, t.event.Budget)
+			samples = fmt.Sprintf("%d/%d", t.event.Samples, t.event.Budget)
 		}
 		if t.event.BestS > 0 {
-			best, speedup = shortSeconds(t.event.BestS), fmt.Sprintf("%.1f×", t.event.Speedup)
+			best, speedup = shortSeconds(t.event.BestS), fmt.Sprintf("%.1f×", t.event.Speedup())
 		}
 		if t.event.BaselineS > 0 {
 			base = shortSeconds(t.event.BaselineS)

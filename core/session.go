@@ -1,0 +1,326 @@
+package core
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+	"sync"
+	"time"
+
+	"colt/backend"
+	"colt/schedule"
+	"colt/scoring"
+	"colt/workloads"
+)
+
+// DefaultProgressEvery is how long a run may go without a finished sample before it says what
+// it is waiting for (EventWaiting).
+const DefaultProgressEvery = 10 * time.Second
+
+// SessionOptions say what one tuning job does. Zero values take the configuration's defaults
+// where noted.
+type SessionOptions struct {
+	// Config is the loaded configuration (colt.toml over the defaults).
+	Config Config
+	// Workload names a workload of the catalog: a single one, one task of a model as
+	// MODEL:TASK, or a model, whose tasks are tuned in order, each with the whole budget.
+	Workload string
+	// Strategy names a row of the strategy table ("" = search.strategy).
+	Strategy string
+	// Budget is how many new candidates each task measures (0 = search.budget).
+	Budget int
+	// Seed seeds the search's random choices (nil = the configuration's seed).
+	Seed *uint64
+	// Models, when not nil, replaces colt.models (colt) or names the one model of mcts.
+	Models []string
+	// CostModel says whether the evolutionary search ranks candidates with the learned cost
+	// model (nil = costmodel.enabled); the tree searches always do.
+	CostModel *bool
+	// SketchFile, when set, is a trace JSON file whose decisions are searched instead of the
+	// built-in design space (single tasks only).
+	SketchFile string
+	// SnapshotEvery attaches console snapshots to events at most this often (0: none; the
+	// console uses 100 ms).
+	SnapshotEvery time.Duration
+	// ProgressEvery is the silence after which a run says what it waits for (0 =
+	// DefaultProgressEvery, negative = never).
+	ProgressEvery time.Duration
+	// Getenv reads API keys (nil: os.Getenv).
+	Getenv func(string) string
+	// Logf receives the cost model's log lines (nil: discarded). It may be called from any
+	// goroutine.
+	Logf func(format string, args ...any)
+}
+
+// Session is one tuning job end to end: the backend, the record store, the cost model (loaded,
+// trained online on every measurement, saved), the strategy of each task (from the strategy
+// table) and the loop over a model's tasks. The CLI makes one, runs it with an event consumer
+// (the headless printer or the console) and closes it; operator commands go in through
+// Commands.
+type Session struct {
+	opt      SessionOptions
+	cfg      Config
+	cat      *workloads.Catalog
+	w        *workloads.Workload
+	entry    strategyEntry
+	be       *backend.Backend
+	store    *Store
+	model    *scoring.CostModel
+	gate     *cpuGate
+	cmds     chan Command
+	sketches []schedule.Sketch
+	budget   int
+	seed     uint64
+	rankCM   bool // the strategy ranks with the cost model
+
+	closeOnce sync.Once
+	closeErr  error
+}
+
+// TaskRef is one task a session tunes: the workload name tuned (MODEL:TASK for a model's task)
+// and how often it occurs in one run of the model.
+type TaskRef struct {
+	Name   string
+	Weight int
+}
+
+// NewSession checks the options against the configuration and opens what the job needs: the
+// backend (finding the compiler), the strategy of the first task (so a model without its API
+// key is reported before anything runs), the record store and the cost model. Mistakes in what
+// was asked for are InputErrors.
+func NewSession(opt SessionOptions) (*Session, error) {
+	cfg := opt.Config
+	s := &Session{opt: opt, gate: &cpuGate{}, cmds: make(chan Command, 16), budget: opt.Budget, seed: cfg.Seed}
+	if opt.Strategy == "" {
+		opt.Strategy = cfg.Search.Strategy
+	}
+	if s.budget == 0 {
+		s.budget = cfg.Search.Budget
+	}
+	if opt.Seed != nil {
+		s.seed = *opt.Seed
+	}
+	if s.opt.Getenv == nil {
+		s.opt.Getenv = os.Getenv
+	}
+	if s.opt.Logf == nil {
+		s.opt.Logf = func(string, ...any) {}
+	}
+	switch {
+	case opt.ProgressEvery == 0:
+		s.opt.ProgressEvery = DefaultProgressEvery
+	case opt.ProgressEvery < 0:
+		s.opt.ProgressEvery = 0
+	}
+	if s.budget < 1 {
+		return nil, inputErrorf("--budget is %d, want at least 1 (the number of new candidates to measure)", s.budget)
+	}
+	var err error
+	if s.entry, err = lookupStrategy(opt.Strategy); err != nil {
+		return nil, inputErrorf("--strategy: %v", err)
+	}
+	if opt.Models != nil {
+		switch {
+		case s.entry.name == "mcts" && len(opt.Models) > 1:
+			return nil, inputErrorf("--models: mcts expands with one model, found %d", len(opt.Models))
+		case s.entry.name == "mcts" && len(opt.Models) == 1:
+			cfg.Colt.MCTSModel = opt.Models[0]
+		case s.entry.name == "colt":
+			cfg.Colt.Models = opt.Models
+		}
+	}
+	s.cfg = cfg
+	if s.cat, err = cfg.Catalog(); err != nil {
+		return nil, inputError(err)
+	}
+	if s.w, err = s.cat.Get(opt.Workload); err != nil {
+		return nil, inputError(err)
+	}
+	if opt.SketchFile != "" {
+		if !s.w.IsSingle() {
+			return nil, inputErrorf("--sketch is a trace of one program; %s is a model of %d tasks (tune one as --workload %s:%s)",
+				s.w.Name, len(s.w.Tasks), s.w.Name, s.w.Tasks[0].Name)
+		}
+		t, err := ReadTrace(opt.SketchFile)
+		if err != nil {
+			return nil, inputErrorf("--sketch %v", err)
+		}
+		s.sketches = []schedule.Sketch{{Name: filepath.Base(opt.SketchFile), Trace: t}}
+	}
+	s.rankCM = s.entry.ranking == rankCostModel || s.entry.ranking == rankCostModelIfEnabled && s.costModelOn()
+	// Configuration mistakes (an unknown model, a missing key) show before anything runs.
+	if _, err := s.entry.make(strategyEnv{cfg: cfg, scorer: NewInheritScorer(1), getenv: s.opt.Getenv}); err != nil {
+		return nil, inputError(err)
+	}
+	if s.be, err = OpenBackend(cfg); err != nil {
+		return nil, inputError(err)
+	}
+	if s.store, err = OpenStore(cfg.WorkDir); err != nil {
+		return nil, err
+	}
+	// The session trains the cost model on every measurement whenever it is enabled (whatever
+	// the strategy), and always when the strategy ranks with it.
+	if s.rankCM || cfg.CostModel.Enabled {
+		s.model = openCostModel(cfg, s.be.Target(), s.cat, s.opt.Logf, s.gate)
+	}
+	return s, nil
+}
+
+// costModelOn says whether the options turn the cost model's ranking on.
+func (s *Session) costModelOn() bool {
+	if s.opt.CostModel != nil {
+		return *s.opt.CostModel
+	}
+	return s.opt.Config.CostModel.Enabled
+}
+
+// Tasks are the session's tasks, in the order they are tuned.
+func (s *Session) Tasks() []TaskRef {
+	if s.w.IsSingle() {
+		return []TaskRef{{Name: s.w.Name, Weight: 1}}
+	}
+	var out []TaskRef
+	for _, t := range s.w.Tasks {
+		out = append(out, TaskRef{Name: s.w.Name + ":" + t.Name, Weight: t.Weight})
+	}
+	return out
+}
+
+// Workload is the workload being tuned, described.
+func (s *Session) Workload() WorkloadInfo { return workloadInfo(s.w) }
+
+// Describe is the description of a task or workload of the session, by name.
+func (s *Session) Describe(name string) string {
+	if w, err := s.cat.Get(name); err == nil {
+		return w.Description
+	}
+	return s.w.Description
+}
+
+// WorkDir is where the session keeps its records and caches.
+func (s *Session) WorkDir() string { return s.cfg.WorkDir }
+
+// RepairNote says how the records file was repaired when it was opened ("" when it was not).
+func (s *Session) RepairNote() string { return s.store.Repaired() }
+
+// Commands is where operator commands go; the task being tuned applies them as they arrive.
+func (s *Session) Commands() chan<- Command { return s.cmds }
+
+// Run tunes the session's tasks one after another, sending every event to onEvent (see
+// TuneOptions.OnEvent), and returns the reports of the tasks it ran. It stops at the first
+// error, when the operator stops a task, or when ctx ends (the error then wraps
+// ErrInterrupted).
+func (s *Session) Run(ctx context.Context, onEvent func(Event)) (*SessionReport, error) {
+	rep := &SessionReport{Workload: s.w.Name, Single: s.w.IsSingle(), Tasks: []*Report{}, Weights: map[string]int{}}
+	tasks := s.Tasks()
+	for _, t := range tasks {
+		rep.Weights[t.Name] = t.Weight
+	}
+	rep.TaskCount = len(tasks)
+	defer rep.estimate()
+	for _, t := range tasks {
+		if ctx.Err() != nil {
+			return rep, fmt.Errorf("%w before %s: %v", ErrInterrupted, t.Name, ctx.Err())
+		}
+		tw, err := s.cat.Get(t.Name)
+		if err != nil {
+			return rep, fmt.Errorf("%s: %w", t.Name, err)
+		}
+		var scorer Scorer
+		if s.rankCM {
+			scorer = NewCostModelScorer(s.model, schedule.StructuralHash(tw.Tasks[0].Func()))
+		}
+		strat, err := s.entry.make(strategyEnv{cfg: s.cfg, scorer: scorer, getenv: s.opt.Getenv})
+		if err != nil {
+			return rep, fmt.Errorf("%s: %w", t.Name, err)
+		}
+		tuner, err := NewTuner(TuneOptions{
+			Workload: tw, Backend: s.be, Store: s.store, WorkDir: s.cfg.WorkDir, Strategy: strat, Lookahead: s.entry.lookahead,
+			Budget: s.budget, Seed: s.seed, Search: s.cfg.Search, Sketches: s.sketches, CostModel: s.model,
+			OnEvent: onEvent, Commands: s.cmds, SnapshotEvery: s.opt.SnapshotEvery, ProgressEvery: s.opt.ProgressEvery,
+			gate: s.gate,
+		})
+		if err != nil {
+			return rep, fmt.Errorf("%s: %w", t.Name, err)
+		}
+		r, err := tuner.Run(ctx)
+		if r != nil {
+			rep.Tasks = append(rep.Tasks, r)
+		}
+		if err != nil {
+			return rep, err
+		}
+		if r.StopReason == StopStopped {
+			return rep, nil
+		}
+	}
+	return rep, nil
+}
+
+// Close waits for a cost-model training under way (so it is saved for the next run) and
+// closes the record store. It returns the training's or the store's error; closing again
+// returns the same.
+func (s *Session) Close() error {
+	s.closeOnce.Do(func() {
+		if s.model != nil {
+			if werr := s.model.Wait(); werr != nil {
+				s.closeErr = fmt.Errorf("cost model: the last training failed: %w", werr)
+			}
+		}
+		if cerr := s.store.Close(); cerr != nil && s.closeErr == nil {
+			s.closeErr = cerr
+		}
+	})
+	return s.closeErr
+}
+
+// SessionReport is the outcome of a session: one report per task run, with the model's
+// end-to-end estimate.
+type SessionReport struct {
+	Workload string `json:"workload"`
+	// Single says the workload is one task (its report is the only one).
+	Single bool `json:"-"`
+	// Tasks are the reports of the tasks tuned, in order.
+	Tasks []*Report `json:"tasks"`
+	// Weights are the tasks' occurrences in one run of the model.
+	Weights map[string]int `json:"weights"`
+	// EndToEndS is Σ weight × best latency over the tasks tuned (the baseline where nothing
+	// was found); BaselineS Σ weight × unscheduled latency.
+	EndToEndS float64 `json:"estimated_end_to_end_s"`
+	BaselineS float64 `json:"baseline_end_to_end_s"`
+	// TasksTuned and TaskCount: how many of the model's tasks were tuned.
+	TasksTuned int `json:"tasks_tuned"`
+	TaskCount  int `json:"-"`
+}
+
+// estimate fills in the end-to-end estimate from the task reports.
+func (r *SessionReport) estimate() {
+	r.EndToEndS, r.BaselineS, r.TasksTuned = 0, 0, len(r.Tasks)
+	for _, t := range r.Tasks {
+		best := t.BaselineLatencyS
+		if t.BestLatencyS != nil {
+			best = *t.BestLatencyS
+		}
+		w := float64(r.Weights[t.Workload])
+		r.EndToEndS += w * best
+		r.BaselineS += w * t.BaselineLatencyS
+	}
+}
+
+// WriteJSON writes the report as indented JSON: a single task's report as it is, a model's as
+// one document with every task's report and the estimate.
+func (r *SessionReport) WriteJSON(path string) error {
+	if r.Single && len(r.Tasks) == 1 {
+		return r.Tasks[0].WriteJSON(path)
+	}
+	data, err := json.MarshalIndent(r, "", "  ")
+	if err != nil {
+		return fmt.Errorf("write %s: %w", path, err)
+	}
+	if err := os.WriteFile(path, append(data, '\n'), 0o644); err != nil {
+		return fmt.Errorf("write %s: %w", path, err)
+	}
+	return nil
+}
