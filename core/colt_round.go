@@ -98,6 +98,12 @@ func (c *Colt) call(ctx context.Context, jobs []*expansion) {
 		c.mu.Unlock()
 		go func() {
 			defer wg.Done()
+			defer func() {
+				c.mu.Lock()
+				delete(c.inFlight, j)
+				c.mu.Unlock()
+			}()
+			defer catchPanic("call to model "+j.model, func(err error) { j.err = err })
 			cctx, cancel := context.WithTimeout(ctx, c.callTimeout())
 			defer cancel()
 			if j.prov.Simulated() {
@@ -105,9 +111,6 @@ func (c *Colt) call(ctx context.Context, jobs []*expansion) {
 			} else {
 				j.resp, j.err = j.prov.Propose(cctx, j.req)
 			}
-			c.mu.Lock()
-			delete(c.inFlight, j)
-			c.mu.Unlock()
 		}()
 	}
 	wg.Wait()

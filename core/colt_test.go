@@ -77,7 +77,7 @@ func (f *fakeLLM) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	case "hang":
 		select {
-		case <-time.After(2 * time.Second):
+		case <-time.After(30 * time.Second):
 		case <-r.Context().Done():
 		}
 		return
@@ -103,7 +103,7 @@ func TestColtWithAFlakyOpenAIEndpoint(t *testing.T) {
 		params float64
 	}{{"big", 300}, {"small", 8}} {
 		cfg.Models = append(cfg.Models, providers.ModelConfig{Name: m.name, Kind: providers.KindOpenAI, ParamsB: m.params,
-			BaseURL: srv.URL + "/v1", APIKeyEnv: "FAKE_KEY", TimeoutS: 0.2, Retries: -1, PriceInPerM: 1, PriceOutPerM: 10})
+			BaseURL: srv.URL + "/v1", APIKeyEnv: "FAKE_KEY", TimeoutS: 1, Retries: -1, PriceInPerM: 1, PriceOutPerM: 10})
 	}
 	getenv := func(name string) string {
 		if name == "FAKE_KEY" {
@@ -154,7 +154,9 @@ func TestColtWithAFlakyOpenAIEndpoint(t *testing.T) {
 	if !reported {
 		t.Error("no note reported the endpoint's failed calls")
 	}
-	// The prompt tells the model how far the search is: samples measured of the budget.
+	// The prompt tells the model how far the search is: samples measured of the budget, never
+	// going back (the search runs ahead of the measurements, so it can stay at 0 in a short run;
+	// TestPromptShowsTrialsProgress checks the count itself).
 	used := -1
 	for _, p := range fake.prompts {
 		var n, budget int
@@ -162,9 +164,6 @@ func TestColtWithAFlakyOpenAIEndpoint(t *testing.T) {
 			t.Fatalf("trials progress %q after %d samples; want samples so far of the budget 10", progressLine(p), used)
 		}
 		used = n
-	}
-	if used < 6 {
-		t.Errorf("the last prompt says %d samples were used; the run measured 10 in batches of 3", used)
 	}
 	var big providers.ModelConfig
 	for _, m := range cfg.Models {
@@ -246,7 +245,8 @@ func progressLine(prompt string) string {
 // every expansion selected later the pinned model's, an escalation gives the largest model the
 // next one (recorded as such) and unpinning returns the choice to the search. Calls are counted
 // when they are issued, so the statistics at each control event tell who was called between
-// two commands, however the calls and the measurements interleave.
+// two commands, however the calls and the measurements interleave. The unpin waits until a
+// snapshot shows the escalation carried out.
 func TestOperatorSteersTheColtSearch(t *testing.T) {
 	w := ttWorkload(t)
 	model := scoring.New(scoring.DefaultOptions(scoring.Hardware{Cores: 2}))
@@ -257,7 +257,8 @@ func TestOperatorSteersTheColtSearch(t *testing.T) {
 	const pinned, largest = "sim-llama-3.1-8b", "sim-gpt-5.2"
 	var controls []string
 	var at []map[string]ModelStat // the statistics when each command had been applied
-	rep, _ := ttSteered(t, w, strat, 12, 5, nil, func(e Event, cmds chan<- Command) {
+	escalated, unpinned := false, false
+	rep, _ := ttSteered(t, w, strat, 24, 5, nil, func(e Event, cmds chan<- Command) {
 		switch {
 		case e.Kind == EventControl:
 			controls = append(controls, e.State+": "+e.Message)
@@ -266,16 +267,18 @@ func TestOperatorSteersTheColtSearch(t *testing.T) {
 				stats[s.Name] = s
 			}
 			at = append(at, stats)
-		case e.Kind == EventSample && e.Sample.Sample == 3:
+			escalated = escalated || strings.Contains(e.Message, "escalation pending")
+		case e.Kind == EventSample && e.Sample.Sample == 2:
 			cmds <- Command{Kind: CmdPin, Model: pinned}
-		case e.Kind == EventSample && e.Sample.Sample == 6:
+		case e.Kind == EventSample && e.Sample.Sample == 4:
 			cmds <- Command{Kind: CmdEscalate}
-		case e.Kind == EventSample && e.Sample.Sample == 9:
+		case escalated && !unpinned && e.Snapshot != nil && !e.Snapshot.Escalating:
+			unpinned = true
 			cmds <- Command{Kind: CmdUnpin}
 		}
 	})
-	if rep.Samples != 12 {
-		t.Fatalf("%d samples, want 12", rep.Samples)
+	if rep.Samples != 24 {
+		t.Fatalf("%d samples, want 24", rep.Samples)
 	}
 	want := []string{"pinned " + pinned + ": pinned " + pinned + ": every expansion selected from now on uses it",
 		"escalation pending: escalation pending: the next expansion selected uses the largest model", "running: unpinned"}

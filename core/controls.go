@@ -83,6 +83,7 @@ func (c *control) setPaused(p bool) {
 
 // controlLoop applies the run's commands until done is closed.
 func (r *run) controlLoop(done <-chan struct{}) {
+	defer catchPanic("operator controls", r.cancel)
 	for {
 		select {
 		case cmd := <-r.opt.Commands:

@@ -97,7 +97,7 @@ func Export(opt ExportOptions) (*ExportResult, error) {
 			res.Skipped++
 			continue
 		}
-		g, err := buildSafely(f, t, space)
+		g, err := schedule.Build(f, t, space)
 		if err != nil || schedule.StructuralHash(g) != r.CandidateHash {
 			res.Skipped++
 			continue
@@ -144,16 +144,6 @@ func Export(opt ExportOptions) (*ExportResult, error) {
 		res.Files = append(res.Files, path)
 	}
 	return res, nil
-}
-
-// buildSafely is schedule.Build with a panic turned into an error.
-func buildSafely(f *schedule.Func, t *schedule.Trace, space schedule.SpaceOptions) (g *schedule.Func, err error) {
-	defer func() {
-		if p := recover(); p != nil {
-			g, err = nil, fmt.Errorf("building the trace panicked: %v", p)
-		}
-	}()
-	return schedule.Build(f, t, space)
 }
 
 // exportHeader is the comment at the top of an exported kernel.
@@ -222,7 +212,7 @@ func EmitTrace(t *workloads.Task, tr *schedule.Trace, space schedule.SpaceOption
 	if format != "tir" && format != "c" && format != "" {
 		return "", fmt.Errorf("unknown --emit format %q: want tir or c", format)
 	}
-	g, err := buildSafely(t.Func(), tr, space)
+	g, err := schedule.Build(t.Func(), tr, space)
 	if err != nil {
 		return "", fmt.Errorf("the trace does not apply to the program: %w", err)
 	}

@@ -44,10 +44,10 @@ func (t *ticket) wait(ctx context.Context) ([]Measured, error) {
 }
 
 func newMeasurer(r *run) *measurer {
-	return &measurer{r: r, jobs: make(chan *ticket, r.opt.Lookahead+2), exited: make(chan struct{})}
+	return &measurer{r: r, jobs: make(chan *ticket, r.lookahead+2), exited: make(chan struct{})}
 }
 
-// submit hands a batch over; the search side never has more than Lookahead+1 outstanding, so
+// submit hands a batch over; the search side never has more than lookahead+1 outstanding, so
 // it never waits here.
 func (m *measurer) submit(batch []*Candidate) *ticket {
 	t := &ticket{batch: batch, done: make(chan struct{})}
@@ -64,6 +64,7 @@ func (m *measurer) close() {
 // loop is the measuring side's goroutine. A failure ends the run (its context's cause).
 func (m *measurer) loop() {
 	defer close(m.exited)
+	defer catchPanic("measuring side", m.r.cancel)
 	err := m.setup()
 	for t := range m.jobs {
 		if err == nil {

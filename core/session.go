@@ -237,7 +237,7 @@ func (s *Session) Run(ctx context.Context, onEvent func(Event)) (*SessionReport,
 			return rep, fmt.Errorf("%s: %w", t.Name, err)
 		}
 		tuner, err := NewTuner(TuneOptions{
-			Workload: tw, Backend: s.be, Store: s.store, WorkDir: s.cfg.WorkDir, Strategy: strat, Lookahead: s.entry.lookahead,
+			Workload: tw, Backend: s.be, Store: s.store, WorkDir: s.cfg.WorkDir, Strategy: strat,
 			Budget: s.budget, Seed: s.seed, Search: s.cfg.Search, Sketches: s.sketches, CostModel: s.model,
 			OnEvent: onEvent, Commands: s.cmds, SnapshotEvery: s.opt.SnapshotEvery, ProgressEvery: s.opt.ProgressEvery,
 			gate: s.gate,

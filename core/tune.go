@@ -27,9 +27,6 @@ type TuneOptions struct {
 	WorkDir string
 	// Strategy proposes the candidates.
 	Strategy Strategy
-	// Lookahead is how many batches the strategy may propose before the oldest one's results
-	// are observed (the strategy table's value; 0: propose, measure and observe in turn).
-	Lookahead int
 	// Budget is the number of NEW candidates to measure in this run, failed ones included.
 	// Candidates already in the store for this workload and target are never measured again
 	// and do not count.
@@ -71,6 +68,9 @@ type Tuner struct {
 	opt   TuneOptions
 	task  *workloads.Task
 	space schedule.SpaceOptions
+	// lookahead is how many batches the strategy may propose before the oldest one's results
+	// are observed: the strategy table's value for its name (0 for a strategy not in it).
+	lookahead int
 }
 
 // SpaceOptionsFor is the design-space description of a target, shared by tune, show and export
@@ -107,7 +107,11 @@ func NewTuner(opt TuneOptions) (*Tuner, error) {
 	if opt.gate == nil {
 		opt.gate = &cpuGate{}
 	}
-	return &Tuner{opt: opt, task: opt.Workload.Tasks[0], space: SpaceOptionsFor(opt.Backend.Target())}, nil
+	t := &Tuner{opt: opt, task: opt.Workload.Tasks[0], space: SpaceOptionsFor(opt.Backend.Target())}
+	if e, err := lookupStrategy(opt.Strategy.Name()); err == nil {
+		t.lookahead = e.lookahead
+	}
+	return t, nil
 }
 
 // run is the state of one Run. The search side (the goroutine of Run) owns the strategy, the
@@ -288,7 +292,7 @@ func (r *run) search(m *measurer, sketches []schedule.Sketch, prior []Measured) 
 		// Results are observed at fixed points: before a batch is proposed, every batch but
 		// the last Lookahead ones has been observed (all of them once nothing is left to
 		// propose). That keeps a run reproducible whatever the timing.
-		for len(outstanding) > 0 && (len(outstanding) > opt.Lookahead || room <= 0 || drain) {
+		for len(outstanding) > 0 && (len(outstanding) > r.lookahead || room <= 0 || drain) {
 			results, err := outstanding[0].wait(r.ctx)
 			if err != nil {
 				return r.stopped(err)
@@ -403,6 +407,7 @@ func (r *run) expanded() {
 // tick sends EventWaiting when no sample has finished for ProgressEvery, and with snapshots
 // on, an EventTick every second, until done is closed.
 func (r *run) tick(done <-chan struct{}) {
+	defer catchPanic("progress ticker", r.cancel)
 	period := time.Second
 	if r.opt.SnapshotEvery <= 0 {
 		period = min(r.opt.ProgressEvery, time.Second)

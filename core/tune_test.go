@@ -603,8 +603,8 @@ func TestExport(t *testing.T) {
 	}
 }
 
-// ttSteered runs the tuner with a command channel; onEvent sees every event and may send
-// commands. It returns the report.
+// ttSteered runs the tuner with a command channel and a snapshot on every event; onEvent sees
+// every event and may send commands. It returns the report.
 func ttSteered(t *testing.T, w *workloads.Workload, strat Strategy, budget int, seed uint64, sketches []schedule.Sketch,
 	onEvent func(e Event, cmds chan<- Command)) (*Report, string) {
 	t.Helper()
@@ -618,7 +618,7 @@ func ttSteered(t *testing.T, w *workloads.Workload, strat Strategy, budget int, 
 	tuner, err := NewTuner(TuneOptions{
 		Workload: w, Backend: ttBackend(t, filepath.Join(dir, "cache")), Store: store, WorkDir: dir,
 		Strategy: strat, Budget: budget, Seed: seed, Search: ttSearch(), Sketches: sketches, Commands: cmds,
-		OnEvent: func(e Event) { onEvent(e, cmds) },
+		OnEvent: func(e Event) { onEvent(e, cmds) }, SnapshotEvery: time.Nanosecond,
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -671,13 +671,16 @@ func TestTuneAppliesOperatorCommands(t *testing.T) {
 	}
 }
 
-// coltRun tunes the test workload with the colt strategy and the default sim models, the
-// cost model in its analytic phase, and returns the report and the search tree.
+// coltRun tunes the test workload with the colt strategy and the default sim models, eight
+// model calls in flight at once, the cost model in its analytic phase, and returns the report
+// and the search tree.
 func coltRun(t *testing.T, seed uint64) (*Report, *Node) {
 	t.Helper()
 	w := ttWorkload(t)
 	model := scoring.New(scoring.DefaultOptions(scoring.Hardware{Cores: 2}))
-	strat, err := NewColtStrategy("colt", DefaultConfig(), NewCostModelScorer(model, "w"), func(string) string { return "" })
+	cfg := DefaultConfig()
+	cfg.Colt.ParallelCalls = 8
+	strat, err := NewColtStrategy("colt", cfg, NewCostModelScorer(model, "w"), func(string) string { return "" })
 	if err != nil {
 		t.Fatal(err)
 	}

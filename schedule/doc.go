@@ -11,5 +11,11 @@
 // space, Build replays a decided trace and runs the postprocessors (postproc.go) and the
 // verifier, and the Mutators (mutators.go) are the transformation vocabulary of the search.
 //
+// Untrusted input (a trace file, an LLM's answer) can never panic the process: every exported
+// entry point that takes a trace, a decision or a transformation name (Replay,
+// SampleCandidate, Build, Mutate, Mutator.Apply, ParseTrace, DesignSpace, Postprocess)
+// rejects what it cannot use with an error, and guard.go holds the one guard that turns any
+// panic below them into an error too.
+//
 // The package imports none of the project's other packages.
 package schedule

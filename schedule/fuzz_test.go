@@ -2,6 +2,7 @@ package schedule_test
 
 import (
 	"encoding/json"
+	"errors"
 	"math/rand/v2"
 	"testing"
 
@@ -21,8 +22,9 @@ func fuzzPrograms() []*schedule.Func {
 }
 
 // FuzzSchedules applies random primitive chains, random mutation chains and randomly corrupted
-// traces to small programs. Nothing may panic, a failed primitive must leave the program as it
-// was, and every program that passes the verifier must compute what the unscheduled one does.
+// traces to small programs. Nothing may panic, and no entry point may answer with the input
+// guard's error (a panic it caught), a failed primitive must leave the program as it was, and
+// every program that passes the verifier must compute what the unscheduled one does.
 func FuzzSchedules(f *testing.F) {
 	for i := 0; i < 24; i++ {
 		f.Add(uint64(i), uint8(i))
@@ -32,6 +34,12 @@ func FuzzSchedules(f *testing.F) {
 		prog := progs[int(pick)%len(progs)]
 		want := st.Run(prog, 1)
 		rng := rand.New(rand.NewPCG(seed, 99))
+		noPanic := func(err error, what string) {
+			t.Helper()
+			if errors.Is(err, schedule.ErrInternalForTest) {
+				t.Fatalf("%s reached a panic: %v", what, err)
+			}
+		}
 		check := func(p *schedule.Func, what string) {
 			t.Helper()
 			if schedule.Verify(p) != nil {
@@ -76,9 +84,13 @@ func FuzzSchedules(f *testing.F) {
 		for step := 0; step < 6; step++ {
 			if next, _, err := schedule.Mutate(prog, tr, opt, rng); err == nil {
 				tr = next
+			} else {
+				noPanic(err, "a mutation")
 			}
 			if p, err := schedule.Build(prog, tr, opt); err == nil {
 				check(p, "mutation chain")
+			} else {
+				noPanic(err, "building a mutated trace")
 			}
 		}
 
@@ -89,6 +101,8 @@ func FuzzSchedules(f *testing.F) {
 			corrupt(bad, rng)
 			if p, err := schedule.Build(prog, bad, opt); err == nil {
 				check(p, "corrupted trace")
+			} else {
+				noPanic(err, "building a corrupted trace")
 			}
 		}
 	})

@@ -50,10 +50,14 @@ func MutatorByName(name string) (Mutator, bool) {
 
 // Apply returns a copy of t with one decision changed by this mutator, checked by replaying it
 // on f. It fails when the trace offers the mutator nothing to change, or the change does not
-// replay.
-func (m Mutator) Apply(f *Func, t *Trace, opt SpaceOptions, rng *rand.Rand) (*Trace, error) {
+// replay; the trace is then nil.
+func (m Mutator) Apply(f *Func, t *Trace, opt SpaceOptions, rng *rand.Rand) (_ *Trace, err error) {
+	defer guardInput("Mutator.Apply ("+m.Name+")", &err)
 	if m.apply == nil {
 		return nil, fmt.Errorf("mutator %q has no implementation", m.Name)
+	}
+	if err := checkMutateInputs(f, t, rng); err != nil {
+		return nil, fmt.Errorf("%s: %w", m.Name, err)
 	}
 	out, err := m.apply(f, t, opt.withDefaults(), rng)
 	if err != nil {
@@ -67,8 +71,12 @@ func (m Mutator) Apply(f *Func, t *Trace, opt SpaceOptions, rng *rand.Rand) (*Tr
 }
 
 // Mutate applies a mutator drawn by weight; when it has nothing to change, the others are
-// tried in turn. It returns the new trace and the mutator's name.
-func Mutate(f *Func, t *Trace, opt SpaceOptions, rng *rand.Rand) (*Trace, string, error) {
+// tried in turn. It returns the new trace and the mutator's name; on an error, nil and "".
+func Mutate(f *Func, t *Trace, opt SpaceOptions, rng *rand.Rand) (_ *Trace, _ string, err error) {
+	defer guardInput("Mutate", &err)
+	if err := checkMutateInputs(f, t, rng); err != nil {
+		return nil, "", fmt.Errorf("mutate: %w", err)
+	}
 	ms := Mutators()
 	total := 0.0
 	for _, m := range ms {
@@ -95,6 +103,17 @@ func Mutate(f *Func, t *Trace, opt SpaceOptions, rng *rand.Rand) (*Trace, string
 	return nil, "", fmt.Errorf("no mutator applies: %w", errors.Join(errs...))
 }
 
+// checkMutateInputs rejects the missing program, trace or random source a mutation needs.
+func checkMutateInputs(f *Func, t *Trace, rng *rand.Rand) error {
+	if err := checkInputs(f, t); err != nil {
+		return err
+	}
+	if rng == nil {
+		return errors.New("no random source (nil *rand.Rand)")
+	}
+	return nil
+}
+
 // indicesOf returns the positions of instructions of a kind that satisfy keep.
 func indicesOf(t *Trace, kind string, keep func(Inst) bool) []int {
 	var out []int
@@ -113,12 +132,14 @@ func mutateTileSize(f *Func, t *Trace, opt SpaceOptions, rng *rand.Rand) (*Trace
 		if len(in.Decision) < 2 {
 			return false
 		}
+		movable := false
 		for _, d := range in.Decision {
-			if d > 1 {
-				return true
+			if d < 1 || d > maxTile {
+				return false // a corrupt decision: replay repairs it, there is nothing to move
 			}
+			movable = movable || d > 1
 		}
-		return false
+		return movable
 	})
 	if len(cands) == 0 {
 		return nil, errNotApplicable
@@ -152,14 +173,28 @@ func mutateTileSize(f *Func, t *Trace, opt SpaceOptions, rng *rand.Rand) (*Trace
 	return nil, errNotApplicable
 }
 
+// maxTile is the largest tile factor a mutator moves: loop extents fit in an int32.
+const maxTile = 1<<31 - 1
+
+// divisorsAbove1 lists the divisors of x greater than 1 in increasing order, in O(√x) steps so
+// that a huge factor from a corrupt trace cannot stall the search.
 func divisorsAbove1(x int) []int {
-	var out []int
-	for d := 2; d <= x; d++ {
-		if x%d == 0 {
-			out = append(out, d)
+	var small, large []int
+	for d := 1; d*d <= x; d++ {
+		if x%d != 0 {
+			continue
+		}
+		if d > 1 {
+			small = append(small, d)
+		}
+		if e := x / d; e != d {
+			large = append(large, e)
 		}
 	}
-	return out
+	for i := len(large) - 1; i >= 0; i-- {
+		small = append(small, large[i])
+	}
+	return small
 }
 
 // mutateUnroll picks another auto-unroll step.

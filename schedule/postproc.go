@@ -1,13 +1,23 @@
 package schedule
 
-import "fmt"
+import (
+	"errors"
+	"fmt"
+)
 
 // Postprocess turns a replayed sketch into a concrete program, as TVM's CPU postprocessors
 // do: reduction blocks get their init split into a block of its own before the outermost
 // reduction loop, and the root's parallel, vectorize and unroll annotations become real
 // parallel, vectorized and auto-unrolled loops. Unlike TVM, only a block's innermost loop is
 // vectorized (never a fusion of several), which keeps the C vector loops contiguous.
-func Postprocess(s *Schedule, opt SpaceOptions) error {
+//
+// s is typically replayed from an untrusted trace. On an error the schedule may be partly
+// rewritten and must be dropped.
+func Postprocess(s *Schedule, opt SpaceOptions) (err error) {
+	defer guardInput("Postprocess", &err)
+	if s == nil || s.fn == nil || s.fn.Root == nil {
+		return errors.New("no schedule or program to postprocess")
+	}
 	if err := rewriteReductionBlocks(s); err != nil {
 		return err
 	}
@@ -27,7 +37,7 @@ func rewriteReductionBlocks(s *Schedule) error {
 		var at *Loop
 		for _, lp := range loopsAbove(s.pathTo(blk)) {
 			for i, iv := range blk.IterVars {
-				if iv.Kind == Reduce && usesVar(blk.Bindings[i], lp.Var) {
+				if iv.Kind == Reduce && i < len(blk.Bindings) && usesVar(blk.Bindings[i], lp.Var) {
 					at = lp
 					break
 				}

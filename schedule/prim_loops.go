@@ -69,10 +69,12 @@ func (s *Schedule) Split(l LoopRV, factors []IntRV) ([]LoopRV, error) {
 			return nil, primError("split", "factor %d is %d, want a positive integer", i, v)
 		}
 		vals[i] = v
-		prod *= v
-		if prod > loop.Extent {
-			break
+		if v > loop.Extent || prod > loop.Extent/v {
+			// Checked before multiplying: a huge factor from a corrupt trace must not wrap
+			// the product around to the extent.
+			return nil, primError("split", "factor %d of loop %s is %d, which makes the product exceed its extent %d", i, loop.Var.Name, v, loop.Extent)
 		}
+		prod *= v
 	}
 	if prod != loop.Extent {
 		return nil, primError("split", "factors %v of loop %s multiply to %d, want its extent %d", vals, loop.Var.Name, prod, loop.Extent)
@@ -327,7 +329,7 @@ func usesOfLoop(loop *Loop) loopUse {
 		}
 		spatial := false
 		for i, iv := range b.IterVars {
-			if !usesVar(b.Bindings[i], loop.Var) {
+			if i >= len(b.Bindings) || !usesVar(b.Bindings[i], loop.Var) { // a missing binding is the verifier's to report
 				continue
 			}
 			if iv.Kind == Spatial {

@@ -1,6 +1,7 @@
 package schedule
 
 import (
+	"errors"
 	"fmt"
 	"math/rand/v2"
 	"strconv"
@@ -26,10 +27,32 @@ type ReplayResult struct {
 // a stale one (a tile that no longer multiplies to the loop's extent, a compute location that
 // no longer exists) is repaired as TVM does; a sampling instruction without a decision draws
 // one from rng (an error when rng is nil). Any other failure makes the candidate invalid:
-// the error names the instruction and the problem.
-func Replay(f *Func, t *Trace, rng *rand.Rand) (*Schedule, ReplayResult, error) {
+// the error names the instruction and the problem. No trace makes it panic; on an error the
+// schedule is nil.
+func Replay(f *Func, t *Trace, rng *rand.Rand) (_ *Schedule, _ ReplayResult, err error) {
+	defer guardInput("Replay", &err)
+	if err := checkInputs(f, t); err != nil {
+		return nil, ReplayResult{}, err
+	}
 	s, res, _, err := replay(f, t, rng)
-	return s, res, err
+	if err != nil {
+		return nil, ReplayResult{}, err
+	}
+	return s, res, nil
+}
+
+// checkInputs rejects the missing program or trace an entry point cannot work on.
+func checkInputs(f *Func, t *Trace) error {
+	if f == nil {
+		return errors.New("no program (nil *Func)")
+	}
+	if f.Root == nil {
+		return fmt.Errorf("program %s has no root block", f.Name)
+	}
+	if t == nil {
+		return errors.New("no trace (nil *Trace)")
+	}
+	return nil
 }
 
 // replay is Replay that also returns which handle each of the trace's names became.

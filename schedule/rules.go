@@ -1,6 +1,7 @@
 package schedule
 
 import (
+	"errors"
 	"fmt"
 	"math/rand/v2"
 	"strings"
@@ -21,8 +22,12 @@ const (
 // compute locations, and parallel-vectorize-unroll annotations on the root. Blocks are visited
 // from the outputs toward the inputs; a rule with alternatives multiplies the sketches.
 // Sampling instructions in the sketches carry the decisions drawn while building them; the
-// search re-samples them (SampleCandidate).
-func DesignSpace(f *Func, opt SpaceOptions) ([]Sketch, error) {
+// search re-samples them (SampleCandidate). On an error there are no sketches.
+func DesignSpace(f *Func, opt SpaceOptions) (_ []Sketch, err error) {
+	defer guardInput("DesignSpace", &err)
+	if f == nil {
+		return nil, errors.New("design space: no program (nil *Func)")
+	}
 	if err := Verify(f); err != nil {
 		return nil, fmt.Errorf("design space of %s: the program is not valid: %w", f.Name, err)
 	}

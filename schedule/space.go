@@ -1,6 +1,7 @@
 package schedule
 
 import (
+	"errors"
 	"fmt"
 	"math/rand/v2"
 )
@@ -31,8 +32,16 @@ type Sketch struct {
 }
 
 // SampleCandidate draws a random candidate from a sketch: its trace replayed on f with every
-// decision drawn afresh from rng. The result is a fully decided trace for Build.
-func SampleCandidate(f *Func, sketch *Trace, rng *rand.Rand) (*Trace, error) {
+// decision drawn afresh from rng. The result is a fully decided trace for Build; on an error it
+// is nil.
+func SampleCandidate(f *Func, sketch *Trace, rng *rand.Rand) (_ *Trace, err error) {
+	defer guardInput("SampleCandidate", &err)
+	if err := checkInputs(f, sketch); err != nil {
+		return nil, fmt.Errorf("sample a candidate: %w", err)
+	}
+	if rng == nil {
+		return nil, errors.New("sample a candidate: no random source (nil *rand.Rand)")
+	}
 	t := sketch.Copy()
 	for i := range t.Insts {
 		if t.Insts[i].IsSampling() {
@@ -47,8 +56,10 @@ func SampleCandidate(f *Func, sketch *Trace, rng *rand.Rand) (*Trace, error) {
 }
 
 // Build turns a decided trace into the program to compile: replay on f, the postprocessors,
-// then the verifier. Any failure means the candidate is invalid; the error says why.
-func Build(f *Func, t *Trace, opt SpaceOptions) (*Func, error) {
+// then the verifier. Any failure means the candidate is invalid; the error says why, and the
+// program is nil.
+func Build(f *Func, t *Trace, opt SpaceOptions) (_ *Func, err error) {
+	defer guardInput("Build", &err)
 	s, _, err := Replay(f, t, nil)
 	if err != nil {
 		return nil, fmt.Errorf("replay: %w", err)

@@ -72,8 +72,11 @@ func (in Inst) IsSampling() bool {
 	return false
 }
 
-// Copy returns a deep copy of the trace.
+// Copy returns a deep copy of the trace; the copy of no trace (nil) is nil.
 func (t *Trace) Copy() *Trace {
+	if t == nil {
+		return nil
+	}
 	out := &Trace{Insts: make([]Inst, len(t.Insts))}
 	for i, in := range t.Insts {
 		in.Inputs = append([]string(nil), in.Inputs...)
@@ -90,8 +93,9 @@ func (t *Trace) Copy() *Trace {
 func (t *Trace) MarshalIndent() ([]byte, error) { return json.MarshalIndent(t, "", "  ") }
 
 // ParseTrace reads a trace from JSON, checking its shape (known kinds, well-formed handle
-// names); whether it applies to a program is for Replay to say.
-func ParseTrace(data []byte) (*Trace, error) {
+// names); whether it applies to a program is for Replay to say. On an error the trace is nil.
+func ParseTrace(data []byte) (_ *Trace, err error) {
+	defer guardInput("ParseTrace", &err)
 	var t Trace
 	dec := json.NewDecoder(strings.NewReader(string(data)))
 	dec.DisallowUnknownFields()
@@ -132,6 +136,9 @@ func validHandleName(s string) bool {
 //	b0 = sch.get_block("O")
 //	v4, v5, v6, v7 = sch.sample_perfect_tile(l1, n=4, max_innermost_factor=64, decision=[1, 2, 4, 2])
 func (t *Trace) String() string {
+	if t == nil {
+		return ""
+	}
 	var sb strings.Builder
 	for _, in := range t.Insts {
 		sb.WriteString(in.String())
@@ -166,7 +173,8 @@ func (in Inst) String() string {
 		args = append(args, "candidates="+intList(in.Values), "probs="+floatList(in.Probs))
 	}
 	if in.Decision != nil {
-		if in.Kind == KindSamplePerfectTile {
+		if in.Kind == KindSamplePerfectTile || len(in.Decision) != 1 {
+			// A tiling, or a corrupt decision printed as it is.
 			args = append(args, "decision="+intList(in.Decision))
 		} else {
 			args = append(args, "decision="+strconv.Itoa(in.Decision[0]))

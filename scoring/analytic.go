@@ -112,7 +112,6 @@ func (hw Hardware) withDefaults() Hardware {
 //
 // A store takes the larger of its compute and memory times.
 func Estimate(f *schedule.Func, hw Hardware) (sec float64, err error) {
-	defer recoverMalformed("estimate", f, &err)
 	pn, err := analyze(f)
 	if err != nil {
 		return 0, err

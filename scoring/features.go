@@ -120,7 +120,6 @@ func slog(x float64) float64 {
 // top of this file for the columns; FeatureNames names them. A malformed program is an error,
 // never a panic.
 func Extract(f *schedule.Func) (rows [][]float64, err error) {
-	defer recoverMalformed("extract features of", f, &err)
 	pn, err := analyze(f)
 	if err != nil {
 		return nil, err

@@ -153,7 +153,6 @@ type nestWalker struct {
 // unbound variable, a buffer that is neither a parameter nor allocated, a wrong number of
 // indices, a nil node, ...) is an error.
 func analyze(f *schedule.Func) (pn *programNests, err error) {
-	defer recoverMalformed("analyze", f, &err)
 	if f == nil || f.Root == nil {
 		return nil, fmt.Errorf("analyze: no program")
 	}
@@ -172,21 +171,6 @@ func analyze(f *schedule.Func) (pn *programNests, err error) {
 		return nil, fmt.Errorf("analyze %s: %w", f.Name, err)
 	}
 	return pn, nil
-}
-
-// recoverMalformed turns a panic on a malformed program (one the checks above did not foresee)
-// into an error; deferred by every entry point, so no input can crash the caller.
-func recoverMalformed(what string, f *schedule.Func, err *error) {
-	if r := recover(); r != nil {
-		*err = fmt.Errorf("%s %s: malformed program (%v)", what, funcName(f), r)
-	}
-}
-
-func funcName(f *schedule.Func) string {
-	if f == nil {
-		return "<nil>"
-	}
-	return f.Name
 }
 
 // loopSteps records the auto-unroll step count of every loop below s (the number of stores
