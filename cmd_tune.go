@@ -22,7 +22,7 @@ func runTune(ctx context.Context, args []string, out, errOut io.Writer) int {
 	fs := newFlagSet("tune", "--workload NAME [--headless] [--strategy S] [--budget N] [--seed S] [--json-out FILE]", errOut)
 	common.register(fs)
 	name := fs.String("workload", "", "workload to tune (see 'colt workloads'); one task of a model as MODEL:TASK")
-	strategy := fs.String("strategy", "", "search strategy (default: search.strategy):\n"+strategyHelp())
+	strategy := fs.String("strategy", "", "search strategy (default: search.strategy, evolutionary):\n"+strategyHelp())
 	budget := fs.Int("budget", 0, "NEW candidates to measure in this run, failures included; candidates already\nin the work dir's records are skipped and not counted (default: search.budget, 64)")
 	seed := fs.Uint64("seed", 0, "seed of the search's random choices (default: seed from the config, 1);\nkernel inputs always use the config seed")
 	headless := fs.Bool("headless", false, "print progress lines instead of opening the console (colt runs headless anyway,\nwith a note, when standard output is not a terminal)")
@@ -155,7 +155,7 @@ func headlessPrinter(errOut io.Writer) func(core.Event) {
 			}
 			fmt.Fprintln(errOut, line)
 		case core.EventWaiting:
-			fmt.Fprintf(errOut, "%s waiting %s: %s  %s  elapsed %s\n", progressPrefix(e), duration(e.Waiting.Since), waitingText(e.Waiting), bestText(e), duration(e.Elapsed))
+			fmt.Fprintf(errOut, "%s waiting %s: %s  %s  elapsed %s\n", progressPrefix(e), duration(e.Waiting.Since), e.Waiting.Describe(), bestText(e), duration(e.Elapsed))
 		}
 	}
 }
@@ -172,28 +172,6 @@ func bestText(e core.Event) string {
 		return "best -"
 	}
 	return fmt.Sprintf("best %s %.2f GFLOP/s %.2f×", seconds(e.BestS), e.BestGFLOPS(), e.Speedup())
-}
-
-// waitingText says what a waiting run waits for: model calls in flight and the measuring side.
-func waitingText(w *core.Waiting) string {
-	var parts []string
-	if len(w.Calls) > 0 {
-		total, oldest := 0, time.Duration(0)
-		var per []string
-		for _, c := range w.Calls {
-			total += c.Calls
-			oldest = max(oldest, c.Oldest)
-			per = append(per, fmt.Sprintf("%s %d", c.Model, c.Calls))
-		}
-		parts = append(parts, fmt.Sprintf("%d model call(s) in flight (%s; oldest %s)", total, strings.Join(per, ", "), duration(oldest)))
-	}
-	if w.Activity != "" {
-		parts = append(parts, w.Activity)
-	}
-	if len(parts) == 0 {
-		return "working"
-	}
-	return strings.Join(parts, "; ")
 }
 
 // duration prints a duration rounded for a progress line.

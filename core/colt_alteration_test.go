@@ -29,18 +29,11 @@ func (s *trendScorer) Predict(cands []*Candidate) []float64 {
 // with scorer and drawing from a source seeded with seed, initialised and ready to propose.
 func coltWithScorer(t *testing.T, scorer Scorer, seed uint64) *Colt {
 	t.Helper()
-	w := ttWorkload(t)
-	f := w.Tasks[0].Func()
-	space := schedule.DefaultSpaceOptions(2)
-	sketches, err := schedule.DesignSpace(f, space)
-	if err != nil {
-		t.Fatal(err)
-	}
 	c, err := NewColtStrategy("colt", DefaultConfig(), scorer, func(string) string { return "" })
 	if err != nil {
 		t.Fatal(err)
 	}
-	p := NewProblem(w.Name, f, w.Tasks[0].FLOPs, sketches, space, rand.New(rand.NewPCG(seed, seed)), nil)
+	p := ttProblem(t, seed)
 	if err := c.Init(context.Background(), p, nil); err != nil {
 		t.Fatal(err)
 	}
@@ -191,6 +184,20 @@ func TestBatchIsTheBestPredictedOfTheTree(t *testing.T) {
 			}
 		}
 	}
+}
+
+// ttProblem is the search problem of the test workload over its built-in design space,
+// drawing from a source seeded with seed.
+func ttProblem(t *testing.T, seed uint64) *Problem {
+	t.Helper()
+	w := ttWorkload(t)
+	f := w.Tasks[0].Func()
+	space := schedule.DefaultSpaceOptions(2)
+	sketches, err := schedule.DesignSpace(f, space)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return NewProblem(w.Name, f, w.Tasks[0].FLOPs, sketches, space, rand.New(rand.NewPCG(seed, seed)), nil)
 }
 
 // totalCalls is the number of model calls the search has made.

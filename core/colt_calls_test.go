@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"math/rand/v2"
 	"net/http"
 	"net/http/httptest"
 	"path/filepath"
@@ -14,7 +13,6 @@ import (
 	"time"
 
 	"colt/providers"
-	"colt/schedule"
 	"colt/scoring"
 )
 
@@ -94,13 +92,7 @@ func (e *endpoint) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		<-r.Context().Done()
 		return
 	}
-	w.Header().Set("Content-Type", "application/json")
-	json.NewEncoder(w).Encode(map[string]any{
-		"id": "x", "object": "chat.completion", "model": req.Model,
-		"choices": []map[string]any{{"index": 0, "finish_reason": "stop",
-			"message": map[string]any{"role": "assistant", "content": content}}},
-		"usage": map[string]any{"prompt_tokens": 100, "completion_tokens": 10, "total_tokens": 110},
-	})
+	writeCompletion(w, req.Model, content)
 }
 
 // endpointConfig is a configuration whose models are served by srv: name → parameters (B).
@@ -300,14 +292,7 @@ func TestPromptShowsTrialsProgress(t *testing.T) {
 	cfg := endpointConfig(srv, map[string]float64{"big": 300, "small": 8})
 	cfg.Colt.ParallelCalls = 2
 	c := coltOver(t, cfg)
-	w := ttWorkload(t)
-	f := w.Tasks[0].Func()
-	space := schedule.DefaultSpaceOptions(2)
-	sketches, err := schedule.DesignSpace(f, space)
-	if err != nil {
-		t.Fatal(err)
-	}
-	p := NewProblem(w.Name, f, w.Tasks[0].FLOPs, sketches, space, rand.New(rand.NewPCG(1, 1)), nil)
+	p := ttProblem(t, 1)
 	p.Budget = 40
 	ctx := context.Background()
 	if err := c.Init(ctx, p, nil); err != nil {

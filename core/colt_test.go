@@ -82,11 +82,17 @@ func (f *fakeLLM) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		}
 		return
 	}
+	writeCompletion(w, req.Model, answer)
+}
+
+// writeCompletion writes a chat completion whose one choice says content, as an
+// OpenAI-compatible endpoint answers.
+func writeCompletion(w http.ResponseWriter, model, content string) {
 	w.Header().Set("Content-Type", "application/json")
 	json.NewEncoder(w).Encode(map[string]any{
-		"id": "x", "object": "chat.completion", "model": req.Model,
+		"id": "x", "object": "chat.completion", "model": model,
 		"choices": []map[string]any{{"index": 0, "finish_reason": "stop",
-			"message": map[string]any{"role": "assistant", "content": answer}}},
+			"message": map[string]any{"role": "assistant", "content": content}}},
 		"usage": map[string]any{"prompt_tokens": 100, "completion_tokens": 10, "total_tokens": 110},
 	})
 }

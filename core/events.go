@@ -1,6 +1,8 @@
 package core
 
 import (
+	"fmt"
+	"strings"
 	"time"
 )
 
@@ -81,6 +83,29 @@ type Waiting struct {
 	// Activity is what the measuring side is doing ("timing sample 5", "building 3
 	// candidates", "waiting for proposals").
 	Activity string
+}
+
+// Describe says in a line what the run waits for: the model calls in flight (per model, with
+// the oldest's age) and what the measuring side does.
+func (w *Waiting) Describe() string {
+	var parts []string
+	if len(w.Calls) > 0 {
+		total, oldest := 0, time.Duration(0)
+		var per []string
+		for _, c := range w.Calls {
+			total += c.Calls
+			oldest = max(oldest, c.Oldest)
+			per = append(per, fmt.Sprintf("%s %d", c.Model, c.Calls))
+		}
+		parts = append(parts, fmt.Sprintf("%d model call(s) in flight (%s; oldest %s)", total, strings.Join(per, ", "), oldest.Round(100*time.Millisecond)))
+	}
+	if w.Activity != "" {
+		parts = append(parts, w.Activity)
+	}
+	if len(parts) == 0 {
+		return "working"
+	}
+	return strings.Join(parts, "; ")
 }
 
 // CallsInFlight are one model's calls under way.

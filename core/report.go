@@ -57,8 +57,11 @@ type Report struct {
 }
 
 // WriteJSON writes the report as indented JSON to path.
-func (r *Report) WriteJSON(path string) error {
-	data, err := json.MarshalIndent(r, "", "  ")
+func (r *Report) WriteJSON(path string) error { return writeJSONFile(path, r) }
+
+// writeJSONFile writes v as indented JSON to path, with a final newline.
+func writeJSONFile(path string, v any) error {
+	data, err := json.MarshalIndent(v, "", "  ")
 	if err != nil {
 		return fmt.Errorf("write %s: %w", path, err)
 	}

@@ -2,7 +2,6 @@ package core
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -315,12 +314,5 @@ func (r *SessionReport) WriteJSON(path string) error {
 	if r.Single && len(r.Tasks) == 1 {
 		return r.Tasks[0].WriteJSON(path)
 	}
-	data, err := json.MarshalIndent(r, "", "  ")
-	if err != nil {
-		return fmt.Errorf("write %s: %w", path, err)
-	}
-	if err := os.WriteFile(path, append(data, '\n'), 0o644); err != nil {
-		return fmt.Errorf("write %s: %w", path, err)
-	}
-	return nil
+	return writeJSONFile(path, r)
 }

@@ -237,11 +237,12 @@ func (r *run) run() (Stats, error) {
 	}
 	r.known[r.workloadHash] = true
 	stats := newStats(opt.Budget, len(r.prior), r.task.FLOPs)
+	var bestRef programRef
 	if best, ok := opt.Store.Best(r.workloadHash, r.target); ok {
 		stats.BestS, stats.BestHash = best.LatencyS, best.CandidateHash
-		r.board.best = programRef{hash: best.CandidateHash, trace: candidateFromRecord(best).Trace}
+		bestRef = programRef{hash: best.CandidateHash, trace: candidateFromRecord(best).Trace}
 	}
-	r.board.update(func(b *board) { b.stats = stats })
+	r.board.update(func(b *board) { b.stats, b.best = stats, bestRef })
 	r.report = &Report{}
 	if len(r.prior) > 0 {
 		r.note(fmt.Sprintf("resuming: %d candidates of %s on this target are already in %s; they are not measured again and do not count toward the budget",

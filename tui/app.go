@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"time"
 
 	"github.com/charmbracelet/bubbles/key"
 	tea "github.com/charmbracelet/bubbletea"
@@ -206,6 +207,8 @@ func (m *Model) onEvent(e core.Event) tea.Cmd {
 		m.setMessage(e.Message, strings.Contains(e.Message, "failed"))
 	case core.EventControl:
 		m.setMessage(e.Message, strings.HasPrefix(e.Message, "error"))
+	case core.EventWaiting:
+		m.setMessage(fmt.Sprintf("waiting %s: %s", e.Waiting.Since.Round(time.Second), e.Waiting.Describe()), false)
 	case core.EventDone:
 		if i == len(m.tasks)-1 || (e.Report != nil && e.Report.StopReason == core.StopStopped) {
 			m.done = true
