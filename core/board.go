@@ -28,6 +28,7 @@ type board struct {
 	lastWaiting  time.Time
 	activity     string
 	tree         []TreeNode
+	measured     map[string]float64 // this run's measured candidates: hash → latency (0: failed)
 	best         programRef
 	current      programRef
 	selected     int // node ID, -1 for none
@@ -87,7 +88,7 @@ func (b *board) emitLocked(kind EventKind, policy snapshotPolicy, fill func(*Eve
 
 // snapshotLocked builds the console's view from what the board holds.
 func (b *board) snapshotLocked() *Snapshot {
-	s := &Snapshot{Tree: b.tree, SelectedNode: b.selected,
+	s := &Snapshot{Tree: b.treeWithMeasurements(), SelectedNode: b.selected,
 		Best: b.render.program(b.best.hash, b.best.trace), Current: b.render.program(b.current.hash, b.current.trace)}
 	if b.selected >= 0 && b.selected < len(b.tree) {
 		n := b.tree[b.selected]
@@ -100,6 +101,31 @@ func (b *board) snapshotLocked() *Snapshot {
 		s.Pinned, s.Escalating, s.Largest = st.SteeringState()
 	}
 	return s
+}
+
+// treeWithMeasurements is the published tree with what the measuring side has measured since
+// (the search side learns of it only when it observes the batch), and the path from the root to
+// the fastest measured program marked.
+func (b *board) treeWithMeasurements() []TreeNode {
+	if len(b.tree) == 0 {
+		return b.tree
+	}
+	tree := make([]TreeNode, len(b.tree))
+	best := -1
+	for i, n := range b.tree {
+		if lat, ok := b.measured[n.Hash]; ok && n.Hash != "" {
+			n.Measured, n.LatencyS = true, lat
+		}
+		n.OnBestPath = false
+		if n.LatencyS > 0 && (best < 0 || n.LatencyS < tree[best].LatencyS) {
+			best = i
+		}
+		tree[i] = n
+	}
+	for i := best; i >= 0; i = tree[i].Parent {
+		tree[i].OnBestPath = true
+	}
+	return tree
 }
 
 // publishTree replaces the tree snapshots show; call it from the search side.

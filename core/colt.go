@@ -466,11 +466,11 @@ func (c *Colt) callTimeout() time.Duration {
 // SetProgress sets the function called after every round of expansions.
 func (c *Colt) SetProgress(f func()) { c.progress = f }
 
-// TreeSnapshot returns every node in ID order, the path to the fastest measured program
-// marked. Call it from the goroutine that calls the Strategy methods.
+// TreeSnapshot returns every node in ID order, with what the search has observed of its
+// measurement (the engine adds later measurements and marks the best path). Call it from the
+// goroutine that calls the Strategy methods.
 func (c *Colt) TreeSnapshot() []TreeNode {
 	out := make([]TreeNode, len(c.nodes))
-	var best *Node
 	for i, n := range c.nodes {
 		parent := -1
 		if n.Parent != nil {
@@ -479,12 +479,6 @@ func (c *Colt) TreeSnapshot() []TreeNode {
 		out[i] = TreeNode{ID: n.ID, Parent: parent, Depth: n.Depth, Transformations: joinNames(n.Transformations),
 			ProposedBy: n.ProposedBy, Model: n.Model, Score: n.Score, LatencyS: n.LatencyS, Measured: n.Measured,
 			Visits: n.Visits, Pruned: n.Pruned, Altered: n.Altered, Hash: n.Hash, trace: n.Trace}
-		if n.LatencyS > 0 && (best == nil || n.LatencyS < best.LatencyS) {
-			best = n
-		}
-	}
-	for n := best; n != nil; n = n.Parent {
-		out[n.ID].OnBestPath = true
 	}
 	return out
 }

@@ -257,6 +257,10 @@ func (m *measurer) reportSample(s *measuredSample) error {
 		b.stats.add(s.entry)
 		s.entry = b.stats.History[len(b.stats.History)-1]
 		b.current = programRef{hash: c.Hash, trace: c.Trace}
+		if b.measured == nil {
+			b.measured = map[string]float64{}
+		}
+		b.measured[c.Hash] = s.LatencyS
 		if b.stats.BestSample == s.entry.Sample {
 			b.best = b.current
 		}

@@ -69,8 +69,8 @@ func (p *Program) Text(format string) string {
 
 // TreeSnapshotter is a strategy that keeps a search tree the console can draw.
 type TreeSnapshotter interface {
-	// TreeSnapshot returns the tree's nodes in ID order, with the best path marked; called on
-	// the goroutine that calls the Strategy methods.
+	// TreeSnapshot returns the tree's nodes in ID order; called on the goroutine that calls
+	// the Strategy methods. The engine fills in later measurements and the best path.
 	TreeSnapshot() []TreeNode
 }
 
