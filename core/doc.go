@@ -1,9 +1,12 @@
-// Package core is colt's tuner: it loads the configuration, resolves workloads, and drives the
-// measurement pipeline (lower, build, run, check) through the backend. Tuner runs a search:
-// a Strategy (Random, Evolutionary) proposes batches of candidates, ranked by a Scorer; the
-// tuner deduplicates them by structural hash, builds each batch in parallel, times its
-// candidates one by one, appends every result to the crash-safe record Store, and reports
-// progress as Events and the outcome as a Report. Export writes the best record's kernel.
-// Later it also holds COLT's shared tree and operator controls. It renders nothing; the CLI and
-// the console present what it returns.
+// Package core is colt's tuner. A Session owns one tuning job end to end: the configuration's
+// workload, the backend, the crash-safe record Store, the learned cost model and, for each task
+// of the workload, a Strategy from the one strategy table (colt and mcts on COLT's shared tree,
+// evolutionary, random). A Tuner runs one task on two goroutines: the search side proposes
+// batches (the tree searches several ahead, their model calls running concurrently), the
+// measuring side builds each batch in parallel, times its candidates one by one behind the CPU
+// gate and runs the measure callbacks (record, cost model, event) for every candidate. Events
+// with immutable snapshots (programs already rendered) go to the CLI's printer or the console;
+// operator commands come back through the session's channel. Core also holds the facades the
+// command line uses (workloads, show, measure, export, cost-model evaluation). It renders
+// nothing on a terminal.
 package core

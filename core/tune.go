@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"path/filepath"
+	"sync"
 	"time"
 
 	"colt/backend"
@@ -147,15 +148,18 @@ func (t *Tuner) Run(parent context.Context) (*Report, error) {
 	r.board = &board{onEvent: t.opt.OnEvent, snapshotEvery: t.opt.SnapshotEvery, strategy: t.opt.Strategy,
 		render: newRenderer(t.task, t.space, r.gate), state: r.state, workload: t.opt.Workload.Name,
 		target: t.opt.Backend.Target().String(), strategyName: t.opt.Strategy.Name(), started: r.start, selected: -1}
+	// The control loop and the ticker end before the last event, so EventDone is the last.
 	done := make(chan struct{})
-	defer close(done)
+	var helpers sync.WaitGroup
 	if t.opt.Commands != nil {
-		go r.controlLoop(done)
+		helpers.Go(func() { r.controlLoop(done) })
 	}
 	if t.opt.ProgressEvery > 0 || t.opt.SnapshotEvery > 0 {
-		go r.tick(done)
+		helpers.Go(func() { r.tick(done) })
 	}
 	stats, err := r.run()
+	close(done)
+	helpers.Wait()
 	rep := r.finish(stats, err)
 	if rep != nil {
 		r.board.publishTree()
