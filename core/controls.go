@@ -42,7 +42,6 @@ type control struct {
 	mu      sync.Mutex
 	paused  bool
 	running chan struct{} // closed while the run is not paused
-	pinned  string
 }
 
 func newControl() *control {
@@ -117,16 +116,10 @@ func (r *run) apply(cmd Command) {
 		switch cmd.Kind {
 		case CmdPin:
 			if err = steer.Pin(cmd.Model); err == nil {
-				r.ctl.mu.Lock()
-				r.ctl.pinned = cmd.Model
-				r.ctl.mu.Unlock()
 				msg = "pinned " + cmd.Model + ": every expansion selected from now on uses it"
 			}
 		case CmdUnpin:
 			steer.Unpin()
-			r.ctl.mu.Lock()
-			r.ctl.pinned = ""
-			r.ctl.mu.Unlock()
 			msg = "unpinned"
 		case CmdEscalate:
 			if err = steer.Escalate(); err == nil {
@@ -166,30 +159,26 @@ func (r *run) apply(cmd Command) {
 	}
 }
 
-// state is the run's state as the status line shows it.
+// state is the run's state as the status line shows it; the pin and a pending escalation are
+// the strategy's own.
 func (r *run) state() string {
 	r.ctl.mu.Lock()
-	paused, pinned := r.ctl.paused, r.ctl.pinned
+	paused := r.ctl.paused
 	r.ctl.mu.Unlock()
+	var pinned string
+	var escalating bool
+	if st, ok := r.opt.Strategy.(Steerable); ok {
+		pinned, escalating, _ = st.SteeringState()
+	}
 	switch {
 	case paused:
 		return "paused"
-	case r.escalating():
+	case escalating:
 		return "escalation pending"
 	case pinned != "":
 		return "pinned " + pinned
 	}
 	return "running"
-}
-
-// escalating reports an escalation the strategy has not carried out yet.
-func (r *run) escalating() bool {
-	st, ok := r.opt.Strategy.(Steerable)
-	if !ok {
-		return false
-	}
-	_, pending, _ := st.SteeringState()
-	return pending
 }
 
 // workDir is where the run keeps its files.
