@@ -224,7 +224,7 @@ func (c *Colt) Init(ctx context.Context, p *Problem, prior []Measured) error {
 			}
 			n := c.newNode(c.root, cand.Trace, cand.Func, "", nil)
 			n.Hash = cand.Hash
-			n.Model = c.modelFor(nil)
+			n.Model = c.modelFor(nil, false)
 			n.Score = score
 			c.track(n)
 		}

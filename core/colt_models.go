@@ -21,10 +21,19 @@ const (
 
 // modelFor chooses who expands a node: a forced escalation, a pinned model, the floor of the
 // largest model, then the node's own model (its parent's recommendation). It counts an
-// escalation it carries out.
-func (c *Colt) modelFor(n *Node) string {
+// escalation it carries out and, when issue is set, the call it chooses, under the same lock, so
+// the next choice (and a pin or escalation arriving meanwhile) sees it.
+func (c *Colt) modelFor(n *Node, issue bool) string {
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	name := c.chooseLocked(n)
+	if issue && c.models[name] != nil {
+		c.stats[name].Calls++
+	}
+	return name
+}
+
+func (c *Colt) chooseLocked(n *Node) string {
 	switch {
 	case len(c.models) == 0:
 		return ""

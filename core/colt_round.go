@@ -47,7 +47,8 @@ func (c *Colt) round(ctx context.Context, k int) error {
 	return ctx.Err()
 }
 
-// selectRound chooses the round's expansions and prepares their requests.
+// selectRound chooses the round's expansions, counting each call as it is chosen, and
+// prepares their requests.
 func (c *Colt) selectRound(k int) []*expansion {
 	var jobs []*expansion
 	for len(jobs) < k && len(c.alterations) > 0 {
@@ -55,11 +56,17 @@ func (c *Colt) selectRound(k int) []*expansion {
 		c.alterations = c.alterations[1:]
 		jobs = append(jobs, &expansion{leaf: parent, model: c.largest, alteration: true})
 		reserve(parent)
+		if c.models[c.largest] != nil {
+			c.mu.Lock()
+			c.stats[c.largest].Calls++
+			c.stats[c.largest].Altered++
+			c.mu.Unlock()
+		}
 	}
 	params := UCTParams{Lambda: c.opt.Lambda, Exploration: c.opt.Exploration}
 	for len(jobs) < k {
 		leaf := SelectLeaf(c.root, c.opt.Branching, c.sizes, params)
-		jobs = append(jobs, &expansion{leaf: leaf, model: c.modelFor(leaf)})
+		jobs = append(jobs, &expansion{leaf: leaf, model: c.modelFor(leaf, true)})
 		reserve(leaf)
 	}
 	for _, j := range jobs {
@@ -68,13 +75,6 @@ func (c *Colt) selectRound(k int) []*expansion {
 			j.model = ""
 			continue
 		}
-		c.mu.Lock()
-		st := c.stats[j.model]
-		st.Calls++
-		if j.alteration {
-			st.Altered++
-		}
-		c.mu.Unlock()
 		// Each call draws from a source of its own, seeded in selection order, so concurrent
 		// sim models stay reproducible.
 		rng := rand.New(rand.NewPCG(c.p.Rand.Uint64(), c.p.Rand.Uint64()))
