@@ -5,6 +5,8 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"slices"
+	"strings"
 
 	"colt/core"
 )
@@ -13,11 +15,16 @@ import (
 type commonFlags struct {
 	configFile string
 	workDir    string
+	target     string
+	arch       string
 }
 
 func (c *commonFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&c.configFile, "config", "", "configuration file (default: ./colt.toml if present)")
 	fs.StringVar(&c.workDir, "work-dir", "", "directory for records and caches (overrides work_dir)")
+	fs.StringVar(&c.target, "target", "", "what to tune for: "+strings.Join(core.TargetKinds(), ", ")+
+		" (default: target from the config, auto:\nthe NVIDIA GPU when a GPU and nvcc are present, else the CPU)")
+	fs.StringVar(&c.arch, "arch", "", "CUDA arch to build for, e.g. sm_90 (default: the detected GPU's); lets show and\nexport compile CUDA on a machine without a GPU")
 }
 
 // config reads the configuration (--config, else ./colt.toml, else the defaults), with
@@ -29,6 +36,22 @@ func (c *commonFlags) config() (core.Config, error) {
 	}
 	if c.workDir != "" {
 		cfg.WorkDir = c.workDir
+	}
+	if c.target != "" {
+		if !slices.Contains(core.TargetKinds(), c.target) {
+			return cfg, fmt.Errorf("unknown --target %q: want one of %s", c.target, strings.Join(core.TargetKinds(), ", "))
+		}
+		cfg.Target = c.target
+	}
+	if c.arch != "" {
+		arch, err := core.ParseArch(c.arch)
+		if err != nil {
+			return cfg, fmt.Errorf("--arch: %w", err)
+		}
+		cfg.Backend.CUDAArch = arch
+		if c.target == "" {
+			cfg.Target = core.TargetCUDA
+		}
 	}
 	return cfg, nil
 }

@@ -31,6 +31,8 @@ type Config struct {
 	Threads      int           // OMP_NUM_THREADS for runs; default Target.Cores
 	CacheDir     string        // build and reference caches; default ".colt/cache"
 	Target       *Target       // nil: DetectCPU()
+	NVCC         string        // nvcc for a CUDA target; empty: FindNVCC's search
+	FlushL2      bool          // CUDA: flush the GPU's L2 cache before every timed call
 }
 
 // DefaultConfig is the configuration colt uses unless colt.toml says otherwise.
@@ -78,6 +80,7 @@ type Backend struct {
 	cfg           Config
 	target        Target
 	builder       *Builder
+	nvcc          *Builder // builds CUDA candidates on a cuda target; nil on the CPU
 	phase         sync.RWMutex
 	runs          atomic.Int64
 	referenceRuns atomic.Int64
@@ -103,14 +106,33 @@ func New(cfg Config) (*Backend, error) {
 	if cfg.Target != nil {
 		t = *cfg.Target
 	}
-	return &Backend{cfg: cfg, target: t, builder: bld}, nil
+	be := &Backend{cfg: cfg, target: t, builder: bld}
+	if t.Kind == KindCUDA {
+		if t.GPU == nil {
+			return nil, fmt.Errorf("cuda target without a GPU description")
+		}
+		path, _, err := FindNVCC(cfg.NVCC)
+		if err != nil {
+			return nil, err
+		}
+		if be.nvcc, err = NewNVCCBuilder(cfg, path, t.GPU.Arch); err != nil {
+			return nil, err
+		}
+	}
+	return be, nil
 }
 
 // Target is the machine candidates run on.
 func (b *Backend) Target() Target { return b.target }
 
-// Compiler is the C compiler's display name, e.g. "gcc 12.2.0 (/usr/bin/cc)".
-func (b *Backend) Compiler() string { return b.builder.Compiler() }
+// Compiler is the display name of the compiler candidates are built with, e.g.
+// "gcc 12.2.0 (/usr/bin/cc)" (nvcc's on a cuda target).
+func (b *Backend) Compiler() string {
+	if b.nvcc != nil {
+		return b.nvcc.Compiler()
+	}
+	return b.builder.Compiler()
+}
 
 // Config is the configuration in effect, defaults filled in.
 func (b *Backend) Config() Config { return b.cfg }
@@ -225,7 +247,7 @@ func (b *Backend) BuildBatch(ctx context.Context, cands []Candidate) []Built {
 		src := c.KernelC
 		if src == "" {
 			var err error
-			src, err = LowerC(c.Func, LowerOptions{Precision: schedule.Float32})
+			src, err = b.lower(c.Func)
 			if err != nil {
 				out[i].failed = &Result{Status: StatusInvalid, Message: oneLine(err.Error())}
 				continue
@@ -235,10 +257,18 @@ func (b *Backend) BuildBatch(ctx context.Context, cands []Candidate) []Built {
 			continue
 		}
 		out[i].Source = src
-		sources = append(sources, src+Harness(c.Func, schedule.Float32))
+		if b.nvcc != nil {
+			sources = append(sources, src+CUDAHarness(c.Func))
+		} else {
+			sources = append(sources, src+Harness(c.Func, schedule.Float32))
+		}
 		which = append(which, i)
 	}
-	for k, r := range b.builder.BuildAll(ctx, sources) {
+	builder := b.builder
+	if b.nvcc != nil {
+		builder = b.nvcc
+	}
+	for k, r := range builder.BuildAll(ctx, sources) {
 		i := which[k]
 		out[i].BuildS, out[i].Cached, out[i].Binary = r.Seconds, r.Cached, r.Binary
 		if r.Err != nil {
@@ -291,10 +321,17 @@ func (b *Backend) runOne(ctx context.Context, bt Built, ref *Reference) Result {
 	if bt.runTimeout > 0 {
 		timeout = bt.runTimeout
 	}
-	out := runBinary(ctx, runSpec{
+	spec := runSpec{
 		binary: bt.Binary, outPath: outPath, seed: b.cfg.Seed, repeat: b.cfg.Repeat,
 		minRepeatMs: b.cfg.MinRepeatMs, threads: b.threads(), timeout: timeout,
-	})
+	}
+	if b.nvcc != nil {
+		spec.extraArgs = []string{"0"}
+		if b.cfg.FlushL2 {
+			spec.extraArgs[0] = "1"
+		}
+	}
+	out := runBinary(ctx, spec)
 	res.RunS = out.seconds
 	if out.status != "" {
 		res.Status, res.Message = out.status, oneLine(out.message)
@@ -349,4 +386,16 @@ func formatSeconds(s float64) string {
 // oneLine joins a multi-line message into one line.
 func oneLine(s string) string {
 	return strings.Join(strings.Fields(strings.ReplaceAll(s, "\n", " ")), " ")
+}
+
+// lower is the kernel source of a candidate for the target: C on the CPU, CUDA on a GPU.
+func (b *Backend) lower(f *schedule.Func) (string, error) {
+	if b.target.Kind == KindCUDA {
+		arch := ""
+		if b.target.GPU != nil {
+			arch = b.target.GPU.Arch
+		}
+		return LowerCUDA(f, CUDAOptions{Arch: arch})
+	}
+	return LowerC(f, LowerOptions{Precision: schedule.Float32})
 }

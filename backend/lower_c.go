@@ -85,9 +85,20 @@ type cLowerer struct {
 	unroll  int64                    // current auto-unroll max step (0: none)
 	statics []*schedule.Buffer       // root allocations, emitted at file scope
 	reduced map[*schedule.Var]bool   // loop variables some reduction iterator is bound to
+
+	// GPU programs (lower_gpu.go).
+	mode       lowerMode
+	fps        map[*schedule.Buffer]schedule.Footprint // compacted shared and local buffers
+	barriers   map[schedule.Stmt]bool                  // statements preceded by __syncthreads()
+	blockDim   map[string]int                          // the current kernel's threads per axis
+	kernelVars []string                                // the current kernel's loop variables
 }
 
 func newLowerer(f *schedule.Func, prec schedule.DType) (*cLowerer, error) {
+	return newModeLowerer(f, prec, modeC)
+}
+
+func newModeLowerer(f *schedule.Func, prec schedule.DType, mode lowerMode) (*cLowerer, error) {
 	if f == nil {
 		return nil, fmt.Errorf("lower to C: no function")
 	}
@@ -104,7 +115,7 @@ func newLowerer(f *schedule.Func, prec schedule.DType) (*cLowerer, error) {
 		f: f, prec: prec, kernel: KernelName(f), idxType: "int32_t",
 		inputs: map[*schedule.Buffer]bool{}, visible: map[*schedule.Buffer]int{},
 		bound: map[*schedule.Var]bool{}, nonneg: map[*schedule.Var]bool{},
-		helpers: map[string]bool{}, reduced: map[*schedule.Var]bool{},
+		helpers: map[string]bool{}, reduced: map[*schedule.Var]bool{}, mode: mode,
 	}
 	l.names = newNameTable(l.kernel)
 	r := f.Root
@@ -182,7 +193,7 @@ func (l *cLowerer) checkAlloc(b *schedule.Buffer) error {
 	if b == nil {
 		return fmt.Errorf("a block allocates a nil buffer")
 	}
-	if b.Scope == schedule.Shared {
+	if b.Scope == schedule.Shared && l.mode == modeC {
 		return fmt.Errorf("buffer %s is in GPU shared memory: shared-memory buffers need the CUDA backend", b.Name)
 	}
 	if _, ok := cType(b.DType, l.prec); !ok {
@@ -254,6 +265,35 @@ func (l *cLowerer) assemble() string {
 	}
 	fmt.Fprintf(&b, " * Buffers are flat row-major arrays indexed with %s.\n", l.idxType)
 	b.WriteString(" * Parameters:\n")
+	l.writeParamComment(&b)
+	b.WriteString(" */\n#include <math.h>\n#include <stdint.h>\n")
+	if h := l.helperText(); h != "" {
+		b.WriteString("\n")
+		b.WriteString(h)
+	}
+	if len(l.statics) > 0 {
+		b.WriteString("\n/* Intermediate buffers of the root block. */\n")
+		for _, s := range l.statics {
+			ct, _ := cType(s.DType, l.prec)
+			n, _ := l.names.lookup(s)
+			shape := s.Shape
+			if fp, ok := l.fps[s]; ok {
+				shape = fp.Shape
+			}
+			fmt.Fprintf(&b, "static %s %s[%d] __attribute__((aligned(64))); /* %s%s%s */\n", ct, n, max(shapeElems(shape), 1), s.DType, shapeText(shape), l.scopeNote(s))
+		}
+	}
+	b.WriteString("\n")
+	b.WriteString(l.signature())
+	b.WriteString(" {\n")
+	b.WriteString(l.body.String())
+	b.WriteString("}\n")
+	return b.String()
+}
+
+// writeParamComment writes the header comment's lines listing the parameters: name, type,
+// shape and role.
+func (l *cLowerer) writeParamComment(b *strings.Builder) {
 	width := 0
 	for _, p := range l.f.Params {
 		n, _ := l.names.lookup(p)
@@ -265,25 +305,6 @@ func (l *cLowerer) assemble() string {
 		if l.inputs[p] {
 			role = "input"
 		}
-		fmt.Fprintf(&b, " *   %-*s  %s%s  %s\n", width, n, p.DType, shapeText(p.Shape), role)
+		fmt.Fprintf(b, " *   %-*s  %s%s  %s\n", width, n, p.DType, shapeText(p.Shape), role)
 	}
-	b.WriteString(" */\n#include <math.h>\n#include <stdint.h>\n")
-	if h := l.helperText(); h != "" {
-		b.WriteString("\n")
-		b.WriteString(h)
-	}
-	if len(l.statics) > 0 {
-		b.WriteString("\n/* Intermediate buffers of the root block. */\n")
-		for _, s := range l.statics {
-			ct, _ := cType(s.DType, l.prec)
-			n, _ := l.names.lookup(s)
-			fmt.Fprintf(&b, "static %s %s[%d] __attribute__((aligned(64))); /* %s%s */\n", ct, n, max(s.Elems(), 1), s.DType, shapeText(s.Shape))
-		}
-	}
-	b.WriteString("\n")
-	b.WriteString(l.signature())
-	b.WriteString(" {\n")
-	b.WriteString(l.body.String())
-	b.WriteString("}\n")
-	return b.String()
 }

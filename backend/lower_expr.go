@@ -340,11 +340,21 @@ func (l *cLowerer) access(buf *schedule.Buffer, idx []schedule.Expr) (string, er
 		return "", fmt.Errorf("buffer %s has %d dimensions but is accessed with %d indices", buf.Name, len(buf.Shape), len(idx))
 	}
 	name, _ := l.names.lookup(buf)
+	shape := buf.Shape
+	if fp, ok := l.fps[buf]; ok && len(fp.Shape) == len(idx) {
+		// A compacted buffer holds only its footprint: index relative to its offset.
+		shape = fp.Shape
+		rel := make([]schedule.Expr, len(idx))
+		for d, e := range idx {
+			rel[d] = schedule.Bin(schedule.Sub, e, fp.Offsets[d])
+		}
+		idx = rel
+	}
 	strides := make([]int64, len(idx))
 	stride := int64(1)
 	for d := len(idx) - 1; d >= 0; d-- {
 		strides[d] = stride
-		stride *= int64(buf.Shape[d])
+		stride *= int64(shape[d])
 	}
 	// Left-nested sum, so that it prints as i * 64 + j * 8 + k.
 	var lin schedule.Expr = schedule.Int(0)

@@ -24,6 +24,7 @@ func (l *cLowerer) stmt(s schedule.Stmt) error {
 			return nil
 		}
 		for _, c := range s.Stmts {
+			l.barrierBefore(c)
 			if err := l.stmt(c); err != nil {
 				return err
 			}
@@ -52,7 +53,7 @@ func (l *cLowerer) loop(s *schedule.Loop) error {
 	if s.Var == nil {
 		return fmt.Errorf("a loop has no variable")
 	}
-	if s.Kind == schedule.ThreadBound {
+	if s.Kind == schedule.ThreadBound && l.mode == modeC {
 		return fmt.Errorf("loop %s is bound to %s: GPU thread binding (thread_binding loops) needs the CUDA backend, not the C backend", s.Var.Name, s.Thread)
 	}
 	if s.Extent < 0 {
@@ -67,6 +68,9 @@ func (l *cLowerer) loop(s *schedule.Loop) error {
 		l.unroll = max(n, 0)
 	}
 	name := l.names.name(s.Var, s.Var.Name)
+	if l.mode != modeC {
+		return l.gpuLoop(s, name)
+	}
 	switch s.Kind {
 	case schedule.Serial:
 		if l.unroll > 0 && s.Extent > 1 && loopSteps(s) <= l.unroll {

@@ -22,6 +22,7 @@ type runSpec struct {
 	minRepeatMs int
 	threads     int
 	timeout     time.Duration
+	extraArgs   []string // after the four harness arguments (the CUDA harness's FLUSH_L2)
 }
 
 // runOutcome is what one run produced. status is "" when the process exited cleanly with
@@ -44,8 +45,9 @@ type runOutcome struct {
 func runBinary(ctx context.Context, spec runSpec) runOutcome {
 	rctx, cancel := context.WithTimeout(ctx, spec.timeout)
 	defer cancel()
-	cmd := exec.CommandContext(rctx, spec.binary, spec.outPath, strconv.FormatUint(spec.seed, 10),
-		strconv.Itoa(spec.repeat), strconv.Itoa(spec.minRepeatMs))
+	args := append([]string{spec.outPath, strconv.FormatUint(spec.seed, 10),
+		strconv.Itoa(spec.repeat), strconv.Itoa(spec.minRepeatMs)}, spec.extraArgs...)
+	cmd := exec.CommandContext(rctx, spec.binary, args...)
 	cmd.Stdin = nil // the null device
 	cmd.Env = append(withoutEnv(os.Environ(), "OMP_NUM_THREADS"), "OMP_NUM_THREADS="+strconv.Itoa(max(spec.threads, 1)))
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}

@@ -11,15 +11,22 @@ import (
 	"strings"
 )
 
+// The target kinds.
+const (
+	KindCPU  = "cpu"
+	KindCUDA = "cuda"
+)
+
 // Target describes the machine candidates are built for and timed on.
 type Target struct {
-	Kind        string  // "cpu"
-	Model       string  // e.g. "AMD EPYC 9654 96-Core Processor"
-	Arch        string  // Go's name for the architecture: "amd64", "arm64", ...
+	Kind        string  // "cpu" or "cuda"
+	Model       string  // e.g. "AMD EPYC 9654 96-Core Processor"; for cuda the GPU's name
+	Arch        string  // Go's name for the architecture: "amd64", "arm64", ...; "cuda" for a GPU
 	Cores       int     // logical CPUs this process may use
 	SIMD        string  // widest vector extension: "avx512", "avx2", "avx", "sse4", "sse2", "neon" or "scalar"
 	VectorBytes int     // width of one vector register of that extension, in bytes
 	Caches      []Cache // data and unified caches of one core, innermost first
+	GPU         *GPU    // the NVIDIA GPU of a "cuda" target (see GPUTarget); nil for the CPU
 }
 
 // Cache is one level of the CPU cache hierarchy as seen from one core.
@@ -166,8 +173,14 @@ func parseCacheSize(s string) (int64, error) {
 
 // String is a one-line summary, e.g.
 // "cpu: AMD EPYC, 2 cores, avx512 (64 B vectors), L1d 32 KiB, L2 1 MiB, L3 32 MiB".
-// Instruction caches are left out.
+// Instruction caches are left out. A "cuda" target reads e.g.
+// "cuda: NVIDIA H200 (sm_90), 132 SMs, 48 KiB shared/block (227 KiB opt-in), L2 60 MiB", or
+// "cuda: sm_90 (no device; compile only)" when described from an arch alone. The string is the
+// records key of the target and is shown in the status line.
 func (t Target) String() string {
+	if t.Kind == "cuda" {
+		return "cuda: " + gpuSummary(t.GPU)
+	}
 	var b strings.Builder
 	kind := t.Kind
 	if kind == "" {

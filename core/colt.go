@@ -396,7 +396,7 @@ func (c *Colt) Observe(results []Measured) {
 func (c *Colt) apply(t *schedule.Trace, names []string, rng *rand.Rand) (*schedule.Trace, []string) {
 	var applied []string
 	for _, name := range names {
-		m, ok := schedule.MutatorByName(name)
+		m, ok := schedule.MutatorByNameFor(c.p.Space, name)
 		if !ok {
 			continue
 		}

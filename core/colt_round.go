@@ -255,12 +255,12 @@ func (c *Colt) request(leaf *Node, rng *rand.Rand) providers.Request {
 			HitRate: s.HitRate, Errors: s.Errors, CourseAlterations: s.Altered})
 	}
 	var vocab []string
-	for _, m := range schedule.Mutators() {
+	for _, m := range schedule.MutatorsFor(c.p.Space) {
 		vocab = append(vocab, m.Name)
 	}
 	base := leaf.Trace
 	return providers.Request{
-		Context: ctx, Transformations: vocab, Models: append([]string(nil), c.names...), Rand: rng,
+		Context: ctx, Transformations: vocab, Target: TargetSummary(c.p.Space), Models: append([]string(nil), c.names...), Rand: rng,
 		Evaluate: func(names []string) (float64, bool) {
 			t, applied := c.apply(base, names, rng)
 			if len(applied) == 0 {

@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -23,6 +24,7 @@ import (
 type Config struct {
 	WorkDir   string                    `toml:"work_dir"`
 	Seed      uint64                    `toml:"seed"`
+	Target    string                    `toml:"target"`
 	Backend   BackendConfig             `toml:"backend"`
 	Search    SearchConfig              `toml:"search"`
 	CostModel CostModelConfig           `toml:"costmodel"`
@@ -44,6 +46,9 @@ type BackendConfig struct {
 	Repeat        int      `toml:"repeat"`
 	MinRepeatMs   int      `toml:"min_repeat_ms"`
 	Threads       int      `toml:"threads"`
+	NVCC          string   `toml:"nvcc"`
+	CUDAArch      string   `toml:"cuda_arch"`
+	FlushL2       bool     `toml:"flush_l2"`
 }
 
 // DefaultConfig is the configuration used when colt.toml says nothing.
@@ -52,6 +57,7 @@ func DefaultConfig() Config {
 	return Config{
 		WorkDir: ".colt",
 		Seed:    1,
+		Target:  TargetAuto,
 		Backend: BackendConfig{
 			CFlags:        d.CFlags,
 			BuildTimeoutS: d.BuildTimeout.Seconds(),
@@ -251,6 +257,14 @@ func (c Config) check() error {
 	if b.BuildTimeoutS <= 0 || b.RunTimeoutS <= 0 {
 		bad = append(bad, "backend.build_timeout_s and backend.run_timeout_s must be > 0")
 	}
+	if !slices.Contains(TargetKinds(), c.Target) {
+		bad = append(bad, fmt.Sprintf("target is %q, want one of %s", c.Target, strings.Join(TargetKinds(), ", ")))
+	}
+	if b.CUDAArch != "" {
+		if _, err := backend.ParseArch(b.CUDAArch); err != nil {
+			bad = append(bad, "backend.cuda_arch: "+err.Error())
+		}
+	}
 	if b.BuildWorkers < 0 || b.Threads < 0 {
 		bad = append(bad, "backend.build_workers and backend.threads must be ≥ 0 (0 = one per core)")
 	}
@@ -285,6 +299,8 @@ func (c Config) BackendSettings() backend.Config {
 	b.Threads = c.Backend.Threads
 	b.Seed = c.Seed
 	b.CacheDir = filepath.Join(c.WorkDir, "cache")
+	b.NVCC = c.Backend.NVCC
+	b.FlushL2 = c.Backend.FlushL2
 	return b
 }
 

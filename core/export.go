@@ -209,14 +209,22 @@ func FormatSeconds(s float64) string {
 // postprocessors, verifier) and renders it as TIR ("tir") or C ("c"). A trace that does not
 // apply is an error saying why.
 func EmitTrace(t *workloads.Task, tr *schedule.Trace, space schedule.SpaceOptions, format string) (string, error) {
-	if format != "tir" && format != "c" && format != "" {
-		return "", fmt.Errorf("unknown --emit format %q: want tir or c", format)
+	if format != "tir" && format != "c" && format != "cuda" && format != "" {
+		return "", fmt.Errorf("unknown --emit format %q: want tir, c or cuda", format)
+	}
+	if format == "cuda" && space.GPU == nil {
+		return "", fmt.Errorf("--emit cuda needs a GPU target (--target cuda, and --arch sm_XX without a GPU)")
 	}
 	g, err := schedule.Build(t.Func(), tr, space)
 	if err != nil {
 		return "", fmt.Errorf("the trace does not apply to the program: %w", err)
 	}
-	if format == "c" {
+	switch {
+	case format == "cuda":
+		return backend.LowerCUDA(g, backend.CUDAOptions{})
+	case format == "c" && space.GPU != nil:
+		return backend.LowerGPUEmulation(g)
+	case format == "c":
 		return backend.LowerC(g, backend.LowerOptions{Precision: schedule.Float32})
 	}
 	return schedule.Print(g), nil

@@ -12,10 +12,21 @@ import (
 	"colt/workloads"
 )
 
-// OpenBackend starts the backend the configuration describes: it detects the target and finds
-// the C compiler, so a missing compiler is reported before any work starts.
+// OpenBackend starts the backend the configuration describes: it detects the target (see
+// ResolveTarget) and finds the compilers, so a missing GPU or compiler is reported before any
+// work starts.
 func OpenBackend(cfg Config) (*backend.Backend, error) {
-	return backend.New(cfg.BackendSettings())
+	t, err := ResolveTarget(cfg, false)
+	if err != nil {
+		return nil, err
+	}
+	settings := cfg.BackendSettings()
+	settings.Target = &t
+	be, err := backend.New(settings)
+	if err != nil && t.Kind == backend.KindCUDA {
+		return nil, inputErrorf("%v", err)
+	}
+	return be, err
 }
 
 // TaskMeasurement is the measured latency and correctness of one task's program.

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"path/filepath"
+	"strings"
 	"sync"
 	"time"
 
@@ -77,7 +78,22 @@ type Tuner struct {
 // SpaceOptionsFor is the design-space description of a target, shared by tune, show and export
 // so that a trace builds the same program everywhere on one machine.
 func SpaceOptionsFor(t backend.Target) schedule.SpaceOptions {
-	return schedule.DefaultSpaceOptions(t.Cores)
+	opt := schedule.DefaultSpaceOptions(t.Cores)
+	if t.Kind == backend.KindCUDA && t.GPU != nil {
+		g := schedule.DefaultGPUSpace()
+		if t.GPU.MaxThreadsPerBlock > 0 {
+			g.MaxThreadsPerBlock = t.GPU.MaxThreadsPerBlock
+		}
+		if t.GPU.SharedPerBlock > 0 {
+			g.MaxSharedBytes = t.GPU.SharedPerBlock
+		}
+		if t.GPU.MaxRegistersPerThread > 0 {
+			g.MaxRegistersPerThread = t.GPU.MaxRegistersPerThread
+		}
+		opt.GPU = &g
+		opt.UnrollSteps = schedule.GPUUnrollSteps()
+	}
+	return opt
 }
 
 // NewTuner checks the options.
@@ -438,4 +454,29 @@ func (r *run) tick(done <-chan struct{}) {
 			})
 		}
 	}
+}
+
+// TargetSummary is the one-paragraph description of a GPU target the prompt gives the models
+// (empty for the CPU, whose prompt is the paper's): what the design space binds, what the
+// transformations change and the limits a candidate must respect.
+func TargetSummary(space schedule.SpaceOptions) string {
+	if space.GPU == nil {
+		return ""
+	}
+	g := *space.GPU
+	var b strings.Builder
+	fmt.Fprintf(&b, "An NVIDIA GPU (CUDA). Each loop nest is a kernel: its outer fused loops are bound to blockIdx.x (the grid), "+
+		"the next to vthread.x (virtual threads, at most %d) and threadIdx.x (threads of a block, at most %d). "+
+		"Matmul-like stages are tiled SSSRRSRS: inputs are copied into shared memory (at most %d bytes per block) under the outer "+
+		"reduction tile by all threads together, partial results stay in registers (at most %d per thread) and are written back once. ",
+		g.MaxVThreads, g.MaxThreadsPerBlock, g.MaxSharedBytes, g.MaxRegistersPerThread)
+	b.WriteString("Transformations: ")
+	for i, m := range schedule.MutatorsFor(space) {
+		if i > 0 {
+			b.WriteString("; ")
+		}
+		b.WriteString(m.Name + ": " + m.Summary)
+	}
+	b.WriteString(". A candidate over a limit is invalid.")
+	return b.String()
 }

@@ -61,6 +61,11 @@ func BuildPrompt(req Request) (system, user string) {
 	writeNode(&b, "Immediate Parent Schedule", c.Parent)
 	writeNode(&b, "Grandparent Schedule", c.Grandparent)
 
+	if req.Target != "" {
+		b.WriteString("Target\n\n")
+		b.WriteString(req.Target)
+		b.WriteString("\n\n")
+	}
 	b.WriteString("Available Transformations\n\n")
 	writeJSONList(&b, req.Transformations)
 	b.WriteString("Available Models\n\n")

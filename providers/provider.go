@@ -25,8 +25,12 @@ type Provider interface {
 type Request struct {
 	// Context is everything the prompt shows.
 	Context Context
-	// Transformations is the allowed vocabulary (mutator names, see schedule.Mutators).
+	// Transformations is the allowed vocabulary of the target (mutator names, see
+	// schedule.MutatorsFor).
 	Transformations []string
+	// Target is a one-paragraph summary of the machine the program is tuned for (for a GPU:
+	// its limits and how the schedule maps to blocks, threads and memories); empty for none.
+	Target string
 	// Models are the allowed next-model names.
 	Models []string
 	// Evaluate scores a candidate transformation sequence applied to the current node with the

@@ -136,7 +136,7 @@ func instTable() map[string]instInfo {
 			if err := wantArgs(args, 1, false); err != nil {
 				return nil, err
 			}
-			vs, err := s.SamplePerfectTile(args[0].loop(), in.N, in.Max)
+			vs, err := s.sampleTile(args[0].loop(), in.N, in.Max, in.Limits, in.Name)
 			return intIDs(vs), err
 		}},
 		KindSampleCategorical: {"sample_categorical", func(s *Schedule, in Inst, args []rvArg) ([]int, error) {

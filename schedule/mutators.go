@@ -12,9 +12,11 @@ import (
 type Mutator struct {
 	// Name is the transformation's name as the prompt and the records show it.
 	Name string
-	// Weight is the probability a random mutation picks it (TVM's CPU weights).
+	// Weight is the probability a random mutation picks it (TVM's weights for the target).
 	Weight float64
-	apply  func(f *Func, t *Trace, opt SpaceOptions, rng *rand.Rand) (*Trace, error)
+	// Summary says in one line what it changes, for the prompt and the docs.
+	Summary string
+	apply   func(f *Func, t *Trace, opt SpaceOptions, rng *rand.Rand) (*Trace, error)
 }
 
 // The transformation names.
@@ -23,6 +25,7 @@ const (
 	MutParallel        = "Parallel"
 	MutUnroll          = "Unroll"
 	MutComputeLocation = "ComputeLocation"
+	MutThreadBinding   = "ThreadBinding"
 )
 
 // errNotApplicable says a mutator has nothing to change in a trace.
@@ -31,16 +34,39 @@ var errNotApplicable = errors.New("nothing to change")
 // Mutators lists the CPU transformation vocabulary with TVM's weights.
 func Mutators() []Mutator {
 	return []Mutator{
-		{Name: MutTileSize, Weight: 0.90, apply: mutateTileSize},
-		{Name: MutParallel, Weight: 0.02, apply: mutateParallel},
-		{Name: MutUnroll, Weight: 0.03, apply: mutateUnroll},
-		{Name: MutComputeLocation, Weight: 0.05, apply: mutateComputeLocation},
+		{Name: MutTileSize, Weight: 0.90, Summary: "move a factor between two tiles of one loop's multi-level tiling", apply: mutateTileSize},
+		{Name: MutParallel, Weight: 0.02, Summary: "change how many outer loops are fused and run in parallel", apply: mutateParallel},
+		{Name: MutUnroll, Weight: 0.03, Summary: "pick another auto-unroll step for the loop nests", apply: mutateUnroll},
+		{Name: MutComputeLocation, Weight: 0.05, Summary: "compute a producer block at another loop of its consumer", apply: mutateComputeLocation},
 	}
 }
 
-// MutatorByName finds a mutator by its exact name.
+// GPUMutators lists the CUDA transformation vocabulary with TVM's CUDA weights.
+func GPUMutators() []Mutator {
+	return []Mutator{
+		{Name: MutTileSize, Weight: 0.90, Summary: "move a factor between two tiles of one loop's multi-level tiling (block, virtual thread, thread, register tiles)", apply: mutateTileSize},
+		{Name: MutUnroll, Weight: 0.08, Summary: "pick another auto-unroll step (up to 1024) for the kernels", apply: mutateUnroll},
+		{Name: MutThreadBinding, Weight: 0.02, Summary: "change the number of threads per block of an auto-bound (element-wise or reduction) kernel", apply: mutateThreadBinding},
+	}
+}
+
+// MutatorsFor is the vocabulary of the target opt describes: GPUMutators when opt.GPU is set,
+// else Mutators.
+func MutatorsFor(opt SpaceOptions) []Mutator {
+	if opt.GPU != nil {
+		return GPUMutators()
+	}
+	return Mutators()
+}
+
+// MutatorByName finds a mutator of the CPU vocabulary by its exact name.
 func MutatorByName(name string) (Mutator, bool) {
-	for _, m := range Mutators() {
+	return MutatorByNameFor(SpaceOptions{}, name)
+}
+
+// MutatorByNameFor finds a mutator of opt's target vocabulary by its exact name.
+func MutatorByNameFor(opt SpaceOptions, name string) (Mutator, bool) {
+	for _, m := range MutatorsFor(opt) {
 		if m.Name == name {
 			return m, true
 		}
@@ -77,7 +103,7 @@ func Mutate(f *Func, t *Trace, opt SpaceOptions, rng *rand.Rand) (_ *Trace, _ st
 	if err := checkMutateInputs(f, t, rng); err != nil {
 		return nil, "", fmt.Errorf("mutate: %w", err)
 	}
-	ms := Mutators()
+	ms := MutatorsFor(opt)
 	total := 0.0
 	for _, m := range ms {
 		total += m.Weight
@@ -129,7 +155,7 @@ func indicesOf(t *Trace, kind string, keep func(Inst) bool) []int {
 // loop's extent and the innermost tile stays within its limit.
 func mutateTileSize(f *Func, t *Trace, opt SpaceOptions, rng *rand.Rand) (*Trace, error) {
 	cands := indicesOf(t, KindSamplePerfectTile, func(in Inst) bool {
-		if len(in.Decision) < 2 {
+		if len(in.Decision) < 2 || in.Name == AutoBindTile {
 			return false
 		}
 		movable := false
@@ -163,7 +189,7 @@ func mutateTileSize(f *Func, t *Trace, opt SpaceOptions, rng *rand.Rand) (*Trace
 		d := divs[rng.IntN(len(divs))]
 		tiles[x] /= d
 		tiles[y] *= d
-		if in.Max > 0 && tiles[len(tiles)-1] > in.Max {
+		if in.Max > 0 && tiles[len(tiles)-1] > in.Max || !withinLimits(tiles, in.Limits) {
 			continue
 		}
 		out := t.Copy()
@@ -320,6 +346,40 @@ func mutateComputeLocation(f *Func, t *Trace, opt SpaceOptions, rng *rand.Rand) 
 		}
 		out := t.Copy()
 		out.Insts[i].Decision = []int{pick}
+		return out, nil
+	}
+	return nil, errNotApplicable
+}
+
+// mutateThreadBinding moves a factor between the blocks and the threads of one auto-bound
+// kernel (the tiling sampled by the GPU's auto-bind rule), keeping the threads within the
+// tiling's limit.
+func mutateThreadBinding(f *Func, t *Trace, opt SpaceOptions, rng *rand.Rand) (*Trace, error) {
+	cands := indicesOf(t, KindSamplePerfectTile, func(in Inst) bool {
+		return in.Name == AutoBindTile && len(in.Decision) == 2 && in.Decision[0] >= 1 && in.Decision[1] >= 1 &&
+			in.Decision[0] <= maxTile && in.Decision[1] <= maxTile
+	})
+	for len(cands) > 0 {
+		k := rng.IntN(len(cands))
+		i := cands[k]
+		cands = append(cands[:k], cands[k+1:]...)
+		in := t.Insts[i]
+		extent := in.Decision[0] * in.Decision[1]
+		var choices []int
+		for _, d := range divisorsAbove1(extent) {
+			if d != in.Decision[1] && withinLimits([]int{extent / d, d}, in.Limits) {
+				choices = append(choices, d)
+			}
+		}
+		if in.Decision[1] != 1 {
+			choices = append(choices, 1)
+		}
+		if len(choices) == 0 {
+			continue
+		}
+		threads := choices[rng.IntN(len(choices))]
+		out := t.Copy()
+		out.Insts[i].Decision = []int{extent / threads, threads}
 		return out, nil
 	}
 	return nil, errNotApplicable

@@ -18,6 +18,9 @@ func Postprocess(s *Schedule, opt SpaceOptions) (err error) {
 	if s == nil || s.fn == nil || s.fn.Root == nil {
 		return errors.New("no schedule or program to postprocess")
 	}
+	if opt.GPU != nil {
+		return postprocessGPU(s, opt.withDefaults())
+	}
 	if err := rewriteReductionBlocks(s); err != nil {
 		return err
 	}

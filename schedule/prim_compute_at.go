@@ -1,6 +1,9 @@
 package schedule
 
-import "fmt"
+import (
+	"fmt"
+	"strings"
+)
 
 // movePlan is a checked compute-at or reverse-compute-at: the block's new loop nest, where it
 // goes, and its new bindings. Applying it cannot fail.
@@ -171,9 +174,18 @@ func (s *Schedule) checkComputeAt(blk *Block, loop *Loop) (*movePlan, error) {
 		}
 	}
 
-	// The region the consumers under the loop read per iteration.
+	// The region the consumers under the loop read per iteration. A shared-memory buffer is
+	// filled for every thread of a GPU block at once, so the threads' indices range freely.
 	fixed := loopRanges(append(loopsAbove(loopPath), loop))
 	free := map[*Var]int{}
+	if buf.Scope == Shared {
+		for _, lp := range append(loopsAbove(loopPath), loop) {
+			if lp.Kind == ThreadBound && strings.HasPrefix(lp.Thread, "threadIdx") {
+				free[lp.Var] = lp.Extent
+				delete(fixed, lp.Var)
+			}
+		}
+	}
 	perDim := make([][]Expr, len(buf.Shape))
 	for _, c := range readers {
 		s.freeLoopsUnder(c, loop, free)

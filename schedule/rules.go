@@ -32,6 +32,9 @@ func DesignSpace(f *Func, opt SpaceOptions) (_ []Sketch, err error) {
 		return nil, fmt.Errorf("design space of %s: the program is not valid: %w", f.Name, err)
 	}
 	opt = opt.withDefaults()
+	if opt.GPU != nil {
+		return gpuDesignSpace(f, opt)
+	}
 	// The decisions drawn while building sketches are placeholders, so a fixed seed keeps the
 	// sketches themselves deterministic.
 	rng := rand.New(rand.NewPCG(1, 2))
@@ -72,6 +75,10 @@ func (o SpaceOptions) withDefaults() SpaceOptions {
 	}
 	if len(o.UnrollSteps) > 0 {
 		d.UnrollSteps = o.UnrollSteps
+	}
+	if o.GPU != nil {
+		g := o.GPU.withDefaults()
+		d.GPU = &g
 	}
 	return d
 }

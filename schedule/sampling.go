@@ -11,6 +11,28 @@ var errNoRandom = errors.New("no decision to replay and no random source to samp
 // maxInnermost (no limit when it is 0). Replaying a decision that no longer fits (its product
 // is not the extent, or its innermost factor is too large) repairs it to [extent, 1, ..., 1].
 func (s *Schedule) SamplePerfectTile(l LoopRV, n, maxInnermost int) ([]IntRV, error) {
+	return s.SampleLimitedTile(l, n, maxInnermost, nil)
+}
+
+// SampleLimitedTile is SamplePerfectTile with a preferred upper bound per tile (0: none; nil:
+// none at all): random draws put a prime factor only in a tile it still fits, and factors that
+// fit nowhere go to the outermost tile. The bounds shape sampling and mutation only; replay
+// accepts any perfect tiling.
+func (s *Schedule) SampleLimitedTile(l LoopRV, n, maxInnermost int, limits []int) ([]IntRV, error) {
+	return s.sampleTile(l, n, maxInnermost, limits, "")
+}
+
+// AutoBindTile names the tilings of the GPU auto-bind rule (blocks × threads), which the
+// ThreadBinding mutator changes and TileSize leaves alone.
+const AutoBindTile = "auto_bind"
+
+// SampleThreadTile splits a fused loop's extent into blocks × threads with at most maxThreads
+// threads, for binding to blockIdx.x and threadIdx.x.
+func (s *Schedule) SampleThreadTile(l LoopRV, maxThreads int) ([]IntRV, error) {
+	return s.sampleTile(l, 2, 0, []int{0, maxThreads}, AutoBindTile)
+}
+
+func (s *Schedule) sampleTile(l LoopRV, n, maxInnermost int, limits []int, name string) ([]IntRV, error) {
 	loop, err := s.loopOf(l)
 	if err != nil {
 		return nil, primError("sample_perfect_tile", "%v", err)
@@ -33,13 +55,21 @@ func (s *Schedule) SamplePerfectTile(l LoopRV, n, maxInnermost int) ([]IntRV, er
 		if s.rng == nil {
 			return nil, primError("sample_perfect_tile", "%v", errNoRandom)
 		}
-		tiles = samplePerfectTile(s.rng.IntN, loop.Extent, n, maxInnermost)
+		if len(limits) == n {
+			tiles = sampleLimitedTile(s.rng.IntN, loop.Extent, limits, maxInnermost)
+		} else {
+			tiles = samplePerfectTile(s.rng.IntN, loop.Extent, n, maxInnermost)
+		}
 	}
 	out := make([]IntRV, n)
 	for i, t := range tiles {
 		out[i] = s.newIntRV(t)
 	}
-	s.record(Inst{Kind: KindSamplePerfectTile, N: n, Max: maxInnermost, Decision: append([]int(nil), tiles...)},
+	var lim []int
+	if len(limits) == n {
+		lim = append([]int(nil), limits...)
+	}
+	s.record(Inst{Kind: KindSamplePerfectTile, Name: name, N: n, Max: maxInnermost, Limits: lim, Decision: append([]int(nil), tiles...)},
 		s.names(l.id), intIDs(out))
 	return out, nil
 }
@@ -83,6 +113,52 @@ func samplePerfectTile(intn func(int) int, extent, n, maxInnermost int) []int {
 			return tiles
 		}
 	}
+}
+
+// sampleLimitedTile assigns each prime factor of extent to a uniformly chosen tile among those
+// it still fits in (limit 0: no bound; the innermost tile also within maxInnermost); a factor
+// that fits nowhere goes to the outermost tile.
+func sampleLimitedTile(intn func(int) int, extent int, limits []int, maxInnermost int) []int {
+	n := len(limits)
+	tiles := make([]int, n)
+	for i := range tiles {
+		tiles[i] = 1
+	}
+	bound := func(i int) int {
+		b := limits[i]
+		if i == n-1 && maxInnermost > 0 && (b <= 0 || maxInnermost < b) {
+			b = maxInnermost
+		}
+		return b
+	}
+	fits := make([]int, 0, n)
+	for _, p := range primeFactors(extent) {
+		fits = fits[:0]
+		for i := range tiles {
+			if b := bound(i); b <= 0 || tiles[i]*p <= b {
+				fits = append(fits, i)
+			}
+		}
+		if len(fits) == 0 {
+			tiles[0] *= p
+			continue
+		}
+		tiles[fits[intn(len(fits))]] *= p
+	}
+	return tiles
+}
+
+// withinLimits reports whether every tile respects its preferred bound.
+func withinLimits(tiles, limits []int) bool {
+	if len(limits) != len(tiles) {
+		return true
+	}
+	for i, t := range tiles {
+		if limits[i] > 0 && t > limits[i] {
+			return false
+		}
+	}
+	return true
 }
 
 func primeFactors(x int) []int {

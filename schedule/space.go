@@ -6,7 +6,8 @@ import (
 	"math/rand/v2"
 )
 
-// SpaceOptions describes the CPU target to the design-space rules and postprocessors.
+// SpaceOptions describes the target to the design-space rules and postprocessors: a CPU, or
+// an NVIDIA GPU when GPU is set.
 type SpaceOptions struct {
 	// Cores is the number of cores; parallel loops are fused up to Cores×16 iterations.
 	Cores int
@@ -16,6 +17,9 @@ type SpaceOptions struct {
 	MaxInnermostFactor int
 	// UnrollSteps are the auto-unroll steps sampled for the root block (TVM's 0, 16, 64, 512).
 	UnrollSteps []int
+	// GPU, when set, makes the target a CUDA GPU with these limits: the GPU design space,
+	// postprocessors, verifier and mutators apply instead of the CPU's.
+	GPU *GPUSpace
 }
 
 // DefaultSpaceOptions is TVM MetaSchedule's CPU configuration for a machine with the given

@@ -28,6 +28,11 @@ type Inst struct {
 	N int `json:"n,omitempty"`
 	// Max is SamplePerfectTile's limit on the innermost factor.
 	Max int `json:"max,omitempty"`
+	// Limits are SamplePerfectTile's preferred upper bounds per tile (0: none), which random
+	// sampling and the TileSize mutator respect; the GPU design space uses them to keep thread,
+	// virtual-thread and register tiles within the device's limits. Replay accepts any perfect
+	// tiling.
+	Limits []int `json:"limits,omitempty"`
 	// Values and Probs are SampleCategorical's candidates and their probabilities.
 	Values []int     `json:"values,omitempty"`
 	Probs  []float64 `json:"probs,omitempty"`
@@ -84,6 +89,7 @@ func (t *Trace) Copy() *Trace {
 		in.Values = append([]int(nil), in.Values...)
 		in.Probs = append([]float64(nil), in.Probs...)
 		in.Decision = append([]int(nil), in.Decision...)
+		in.Limits = append([]int(nil), in.Limits...)
 		out.Insts[i] = in
 	}
 	return out
@@ -169,6 +175,9 @@ func (in Inst) String() string {
 		args = append(args, strconv.Itoa(in.N), strconv.Quote(in.Name))
 	case KindSamplePerfectTile:
 		args = append(args, fmt.Sprintf("n=%d", in.N), fmt.Sprintf("max_innermost_factor=%d", in.Max))
+		if len(in.Limits) > 0 {
+			args = append(args, "limits="+intList(in.Limits))
+		}
 	case KindSampleCategorical:
 		args = append(args, "candidates="+intList(in.Values), "probs="+floatList(in.Probs))
 	}

@@ -1,0 +1,213 @@
+package backend
+
+import (
+	"context"
+	"flag"
+	"math/rand/v2"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"colt/schedule"
+	"colt/schedule/scheduletest"
+	"colt/workloads"
+)
+
+var update = flag.Bool("update", false, "rewrite golden files with the current output")
+
+// golden compares got with testdata/NAME, or rewrites the file under -update.
+func golden(t *testing.T, name, got string) {
+	t.Helper()
+	path := filepath.Join("testdata", name)
+	if *update {
+		if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(path, []byte(got), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return
+	}
+	want, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatalf("%v (run go test ./backend -run %s -update to create it)", err, t.Name())
+	}
+	if string(want) != got {
+		t.Errorf("%s differs from the golden file (run go test ./backend -run %s -update after checking the change):\n%s", name, t.Name(), got)
+	}
+}
+
+func gpuSpace() schedule.SpaceOptions {
+	g := schedule.DefaultGPUSpace()
+	opt := schedule.DefaultSpaceOptions(2)
+	opt.GPU = &g
+	opt.UnrollSteps = schedule.GPUUnrollSteps()
+	return opt
+}
+
+// defaultGPUProgram builds a program's GPU sketch with its own decisions.
+func defaultGPUProgram(t *testing.T, f *schedule.Func) *schedule.Func {
+	t.Helper()
+	opt := gpuSpace()
+	sk, err := schedule.DesignSpace(f, opt)
+	if err != nil {
+		t.Fatal(err)
+	}
+	g, err := schedule.Build(f, sk[0].Trace, opt)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return g
+}
+
+// TestGPUCandidatesOfEveryBuiltinTask is the GPU target's check on a machine without a GPU:
+// for every built-in task at small sizes, sampled candidates of the GPU design space are run
+// by the C emulation (block and thread loops in order) and checked against the reference, and
+// their CUDA (kernels, launcher and measurement harness) is compiled with nvcc for sm_90.
+func TestGPUCandidatesOfEveryBuiltinTask(t *testing.T) {
+	if testing.Short() {
+		t.Skip("compiles dozens of programs; run without -short")
+	}
+	be := newTestBackend(t, func(c *Config) { c.Repeat, c.MinRepeatMs = 1, 0 })
+	ctx := context.Background()
+	opt := gpuSpace()
+	rng := rand.New(rand.NewPCG(7, 11))
+	var cuda []string
+	var names []string
+	const perTask = 2
+	for _, w := range workloads.BuiltinSmall(16) {
+		for _, task := range w.Tasks {
+			name := w.Name + ":" + task.Name
+			f := task.Func()
+			ref, err := be.Reference(ctx, f)
+			if err != nil {
+				t.Fatalf("%s: reference: %v", name, err)
+			}
+			sk, err := schedule.DesignSpace(f, opt)
+			if err != nil || len(sk) == 0 {
+				t.Fatalf("%s: GPU design space: %v", name, err)
+			}
+			for i := 0; i < perTask; i++ {
+				tr, err := schedule.SampleCandidate(f, sk[0].Trace, rng)
+				if err != nil {
+					t.Fatalf("%s: sample: %v", name, err)
+				}
+				g, err := schedule.Build(f, tr, opt)
+				if err != nil {
+					t.Errorf("%s: candidate %d is invalid: %v", name, i, err)
+					continue
+				}
+				src, err := LowerGPUEmulation(g)
+				if err != nil {
+					t.Errorf("%s: candidate %d: emulation: %v", name, i, err)
+					continue
+				}
+				if r := be.MeasureSource(ctx, g, src, ref); !r.OK() {
+					t.Errorf("%s: candidate %d: emulated GPU schedule: %s: %s", name, i, r.Status, r.Message)
+				}
+				cu, err := LowerCUDA(g, CUDAOptions{Arch: "sm_90"})
+				if err != nil {
+					t.Errorf("%s: candidate %d: CUDA lowering: %v", name, i, err)
+					continue
+				}
+				cuda = append(cuda, cu+CUDAHarness(g))
+				names = append(names, name)
+			}
+		}
+	}
+	nvcc, _, err := FindNVCC("")
+	if err != nil {
+		t.Skipf("emulated candidates checked; CUDA not compiled: %v", err)
+	}
+	bld, err := NewNVCCBuilder(Config{CacheDir: t.TempDir()}, nvcc, "sm_90")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, r := range bld.BuildAll(ctx, cuda) {
+		if r.Err != nil {
+			t.Errorf("%s: nvcc -arch=sm_90: %v", names[i], r.Err)
+		}
+	}
+}
+
+// TestCUDAGolden pins the CUDA of a matmul and of a row softmax (the attention's softmax
+// stages) under their default GPU schedules, and checks that nvcc compiles them.
+func TestCUDAGolden(t *testing.T) {
+	for _, c := range []struct {
+		name string
+		f    *schedule.Func
+	}{
+		{"matmul", scheduletest.Matmul(64, 64, 64, false)},
+		{"softmax", scheduletest.Softmax(32, 128)},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			g := defaultGPUProgram(t, c.f)
+			cu, err := LowerCUDA(g, CUDAOptions{Arch: "sm_90"})
+			if err != nil {
+				t.Fatal(err)
+			}
+			golden(t, filepath.Join("cuda", c.name+".cu"), cu)
+			nvcc, _, err := FindNVCC("")
+			if err != nil {
+				t.Skipf("golden checked; not compiled: %v", err)
+			}
+			path := filepath.Join(t.TempDir(), c.name+".cu")
+			if err := os.WriteFile(path, []byte(cu), 0o644); err != nil {
+				t.Fatal(err)
+			}
+			out, err := exec.Command(nvcc, "-arch=sm_90", "-c", "-o", path+".o", path).CombinedOutput()
+			if err != nil {
+				t.Fatalf("nvcc: %v\n%s", err, out)
+			}
+		})
+	}
+}
+
+// TestMissingBarrierIsDetected removes each planned __syncthreads() of a tiled matmul in turn:
+// the static check must name the shared buffer each time, and accept the full plan.
+func TestMissingBarrierIsDetected(t *testing.T) {
+	g := defaultGPUProgram(t, scheduletest.Matmul(64, 64, 64, false))
+	kernel := bodyStmtsOf(g.Root.Body)[0]
+	plan := map[schedule.Stmt]bool{}
+	if err := PlanBarriers(kernel, plan); err != nil {
+		t.Fatal(err)
+	}
+	if err := CheckBarriers(kernel, plan); err != nil {
+		t.Fatalf("the planned barriers fail the check: %v", err)
+	}
+	if len(plan) < 2 {
+		t.Fatalf("found %d barriers, want one before the shared reads and one before the next fetch", len(plan))
+	}
+	for missing := range plan {
+		without := map[schedule.Stmt]bool{}
+		for s := range plan {
+			if s != missing {
+				without[s] = true
+			}
+		}
+		err := CheckBarriers(kernel, without)
+		if err == nil || !strings.Contains(err.Error(), "missing __syncthreads()") || !strings.Contains(err.Error(), "_shared") {
+			t.Errorf("a barrier removed: check says %v, want a missing __syncthreads() naming a shared buffer", err)
+		}
+	}
+	cu, err := LowerCUDA(g, CUDAOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := strings.Count(cu, "__syncthreads();"); n != len(plan) {
+		t.Errorf("the CUDA has %d __syncthreads(), the plan %d", n, len(plan))
+	}
+}
+
+// TestLowerCUDARejects: programs the CUDA backend cannot launch are errors, never panics.
+func TestLowerCUDARejects(t *testing.T) {
+	f := scheduletest.Matmul(8, 8, 8, false) // unscheduled: no GPU bindings
+	if _, err := LowerCUDA(f, CUDAOptions{}); err == nil || !strings.Contains(err.Error(), "blockIdx") {
+		t.Errorf("unbound program: got %v, want an error asking for a blockIdx binding", err)
+	}
+	if _, err := LowerCUDA(nil, CUDAOptions{}); err == nil {
+		t.Error("nil program: no error")
+	}
+}

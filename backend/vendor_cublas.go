@@ -1,0 +1,477 @@
+package backend
+
+import (
+	"fmt"
+	"math"
+	"slices"
+	"strings"
+
+	"colt/schedule"
+)
+
+// MatmulSpec is the shape of a (batched) matrix product C[b, i, j] = Σk A[b, i, k]·B[b, k, j]
+// over row-major float32 buffers, as MatmulShape finds it in a Func: what a vendor library
+// (cuBLAS) is asked to compute for comparison with a tuned kernel of the same workload.
+type MatmulSpec struct {
+	// Batch is the number of products: the product of the extents of the batch iterators (the
+	// leading indices of C before i and j); 1 when there are none.
+	Batch int
+	// M, N, K are the rows of C, the columns of C and the reduced extent.
+	M, N, K int
+	// TransA: A is stored [k, i] (K×M) rather than [i, k]; TransB: B is stored [j, k] (N×K)
+	// rather than [k, j].
+	TransA, TransB bool
+	// A, B, C are the parameters read as the left and right operand and written as the result.
+	// A and B may be the same buffer (C = X·Xᵀ).
+	A, B, C *schedule.Buffer
+	// BatchedA and BatchedB say whether A and B carry the batch indices (as C's leading
+	// indices, in the same order); an operand without them is shared by every batch.
+	BatchedA, BatchedB bool
+	// Params are the function's parameters in order: inputs are filled by parameter index, as
+	// the harnesses do. Nil means A, B, C.
+	Params []*schedule.Buffer
+}
+
+// MatmulShape recognizes an (unscheduled) function whose only block is a matrix product:
+//
+//	C[b..., i, j] = 0 (init);  C[b..., i, j] += A[b..., i, k] * B[b..., k, j]
+//
+// with i, j, k and the batch iterators b... (any number, flattened into Batch) distinct block
+// iterators, k the only reduction iterator, A stored as [i, k] or [k, i], B as [k, j] or [j, k],
+// each with or without the batch indices, every buffer float32 and a parameter, and C the
+// only output. The operands of + and * may come in either order. It reports false for
+// anything else: other or more blocks (including scheduled programs with cache stages),
+// intermediates, predicates, other init values, indices that are not plain iterators, sizes
+// that do not match the iterator extents or do not fit cuBLAS's int dimensions. It never
+// panics on a malformed function.
+func MatmulShape(f *schedule.Func) (MatmulSpec, bool) {
+	if checkIR(f) != nil || len(f.Root.Allocs) > 0 {
+		return MatmulSpec{}, false
+	}
+	blocks := f.Blocks()
+	if len(blocks) != 1 {
+		return MatmulSpec{}, false
+	}
+	blk := blocks[0]
+	if blk.Predicate != nil || len(blk.Allocs) > 0 {
+		return MatmulSpec{}, false
+	}
+	body, ok1 := blk.Body.(*schedule.Store)
+	init, ok2 := blk.Init.(*schedule.Store)
+	if !ok1 || !ok2 || body == nil || init == nil || body.Buffer == nil || init.Buffer != body.Buffer {
+		return MatmulSpec{}, false
+	}
+	C := body.Buffer
+	iters := map[*schedule.Var]schedule.IterVar{}
+	reduce := 0
+	for _, iv := range blk.IterVars {
+		if _, dup := iters[iv.Var]; dup || iv.Extent <= 0 || iv.Extent > math.MaxInt32 {
+			return MatmulSpec{}, false
+		}
+		iters[iv.Var] = iv
+		if iv.Kind == schedule.Reduce {
+			reduce++
+		}
+	}
+	cIdx, ok := plainVars(body.Indices)
+	if !ok || len(cIdx) < 2 || reduce != 1 || len(blk.IterVars) != len(cIdx)+1 {
+		return MatmulSpec{}, false
+	}
+	for _, v := range cIdx {
+		if iv, ok := iters[v]; !ok || iv.Kind != schedule.Spatial {
+			return MatmulSpec{}, false
+		}
+	}
+	var k *schedule.Var
+	for _, iv := range blk.IterVars {
+		if iv.Kind == schedule.Reduce {
+			k = iv.Var
+		}
+	}
+	batch, i, j := cIdx[:len(cIdx)-2], cIdx[len(cIdx)-2], cIdx[len(cIdx)-1]
+	// init: C[same indices] = 0.
+	if iIdx, ok := plainVars(init.Indices); !ok || !slices.Equal(iIdx, cIdx) || !isZero(init.Value) {
+		return MatmulSpec{}, false
+	}
+	// body: C[...] = C[...] + L1 * L2, in either order.
+	sum, ok := body.Value.(*schedule.Binary)
+	if !ok || sum == nil || sum.Op != schedule.Add {
+		return MatmulSpec{}, false
+	}
+	prod := sum.B
+	if !isLoadOf(sum.A, C, cIdx) {
+		if !isLoadOf(sum.B, C, cIdx) {
+			return MatmulSpec{}, false
+		}
+		prod = sum.A
+	}
+	mul, ok := prod.(*schedule.Binary)
+	if !ok || mul == nil || mul.Op != schedule.Mul {
+		return MatmulSpec{}, false
+	}
+	l1, ok1 := mul.A.(*schedule.Load)
+	l2, ok2 := mul.B.(*schedule.Load)
+	if !ok1 || !ok2 || l1 == nil || l2 == nil {
+		return MatmulSpec{}, false
+	}
+	spec := MatmulSpec{Batch: 1, M: iters[i].Extent, N: iters[j].Extent, K: iters[k].Extent, C: C, Params: f.Params}
+	batchShape := make([]int, len(batch))
+	for n, v := range batch {
+		batchShape[n] = iters[v].Extent
+		spec.Batch *= iters[v].Extent
+		if spec.Batch > math.MaxInt32 {
+			return MatmulSpec{}, false
+		}
+	}
+	// Each operand: optional batch prefix, then two of i, j, k.
+	operand := func(l *schedule.Load) (rest []*schedule.Var, batched bool, ok bool) {
+		idx, ok := plainVars(l.Indices)
+		switch {
+		case !ok:
+			return nil, false, false
+		case len(batch) > 0 && len(idx) == len(batch)+2 && slices.Equal(idx[:len(batch)], batch):
+			return idx[len(batch):], true, true
+		case len(idx) == 2:
+			return idx, false, true
+		}
+		return nil, false, false
+	}
+	r1, b1, ok1 := operand(l1)
+	r2, b2, ok2 := operand(l2)
+	if !ok1 || !ok2 {
+		return MatmulSpec{}, false
+	}
+	if slices.Contains(r2, i) { // A is the operand that holds i
+		l1, l2, r1, r2, b1, b2 = l2, l1, r2, r1, b2, b1
+	}
+	switch {
+	case slices.Equal(r1, []*schedule.Var{i, k}):
+	case slices.Equal(r1, []*schedule.Var{k, i}):
+		spec.TransA = true
+	default:
+		return MatmulSpec{}, false
+	}
+	switch {
+	case slices.Equal(r2, []*schedule.Var{k, j}):
+	case slices.Equal(r2, []*schedule.Var{j, k}):
+		spec.TransB = true
+	default:
+		return MatmulSpec{}, false
+	}
+	spec.A, spec.B, spec.BatchedA, spec.BatchedB = l1.Buffer, l2.Buffer, b1, b2
+	if spec.A == nil || spec.B == nil || spec.A == C || spec.B == C {
+		return MatmulSpec{}, false
+	}
+	if outs := f.OutputParams(); len(outs) != 1 || outs[0] != C {
+		return MatmulSpec{}, false
+	}
+	// Every buffer's shape is exactly its indices' extents, so the flattened layout holds.
+	want := func(batched bool, rows, cols *schedule.Var) []int {
+		out := []int{}
+		if batched {
+			out = append(out, batchShape...)
+		}
+		return append(out, iters[rows].Extent, iters[cols].Extent)
+	}
+	if !slices.Equal(C.Shape, want(true, i, j)) ||
+		!slices.Equal(spec.A.Shape, want(spec.BatchedA, r1[0], r1[1])) ||
+		!slices.Equal(spec.B.Shape, want(spec.BatchedB, r2[0], r2[1])) {
+		return MatmulSpec{}, false
+	}
+	if spec.validate() != nil {
+		return MatmulSpec{}, false
+	}
+	return spec, true
+}
+
+// plainVars returns indices that are all distinct non-nil variables.
+func plainVars(idx []schedule.Expr) ([]*schedule.Var, bool) {
+	out := make([]*schedule.Var, len(idx))
+	for n, e := range idx {
+		v, ok := e.(*schedule.Var)
+		if !ok || v == nil || slices.Contains(out[:n], v) {
+			return nil, false
+		}
+		out[n] = v
+	}
+	return out, true
+}
+
+// isLoadOf reports whether e loads buf at exactly the variables idx.
+func isLoadOf(e schedule.Expr, buf *schedule.Buffer, idx []*schedule.Var) bool {
+	l, ok := e.(*schedule.Load)
+	if !ok || l == nil || l.Buffer != buf {
+		return false
+	}
+	got, ok := plainVars(l.Indices)
+	return ok && slices.Equal(got, idx)
+}
+
+// isZero reports whether e is the constant 0.
+func isZero(e schedule.Expr) bool {
+	switch c := e.(type) {
+	case *schedule.FloatImm:
+		return c != nil && c.Value == 0
+	case *schedule.IntImm:
+		return c != nil && c.Value == 0
+	}
+	return false
+}
+
+// params is s.Params, or A, B, C when it is empty.
+func (s MatmulSpec) params() []*schedule.Buffer {
+	if len(s.Params) > 0 {
+		return s.Params
+	}
+	if s.A == s.B {
+		return []*schedule.Buffer{s.A, s.C}
+	}
+	return []*schedule.Buffer{s.A, s.B, s.C}
+}
+
+// validate checks that the spec describes buffers cuBLAS can multiply as stated.
+func (s MatmulSpec) validate() error {
+	if s.A == nil || s.B == nil || s.C == nil {
+		return fmt.Errorf("A, B and C must all be set")
+	}
+	if s.C == s.A || s.C == s.B {
+		return fmt.Errorf("C must not be an operand")
+	}
+	for _, d := range []int{s.Batch, s.M, s.N, s.K} {
+		if d <= 0 || d > math.MaxInt32 {
+			return fmt.Errorf("sizes must be in 1..%d: batch %d, M %d, N %d, K %d", math.MaxInt32, s.Batch, s.M, s.N, s.K)
+		}
+	}
+	bs := []int{}
+	if s.Batch > 1 {
+		bs = []int{s.Batch}
+	}
+	shape := func(batched bool, rows, cols int) []int {
+		if batched {
+			return append(slices.Clone(bs), rows, cols)
+		}
+		return []int{rows, cols}
+	}
+	a, b := shape(s.BatchedA, s.M, s.K), shape(s.BatchedB, s.K, s.N)
+	if s.TransA {
+		a = shape(s.BatchedA, s.K, s.M)
+	}
+	if s.TransB {
+		b = shape(s.BatchedB, s.N, s.K)
+	}
+	for _, x := range []struct {
+		name string
+		buf  *schedule.Buffer
+		want []int
+	}{{"A", s.A, a}, {"B", s.B, b}, {"C", s.C, shape(true, s.M, s.N)}} {
+		if x.buf.DType != schedule.Float32 {
+			return fmt.Errorf("%s (%s) is %s; cuBLAS SGEMM needs float32", x.name, x.buf.Name, x.buf.DType)
+		}
+		// Batch indices are flattened: compare element counts and the two matrix dimensions.
+		n := len(x.buf.Shape)
+		if n < 2 || x.buf.Shape[n-2] != x.want[len(x.want)-2] || x.buf.Shape[n-1] != x.want[len(x.want)-1] ||
+			x.buf.Elems() != elemsOf(x.want) {
+			return fmt.Errorf("%s (%s) has shape %s, want %s", x.name, x.buf.Name, shapeText(x.buf.Shape), shapeText(x.want))
+		}
+	}
+	ps := s.params()
+	for _, p := range ps {
+		if p == nil {
+			return fmt.Errorf("nil parameter")
+		}
+	}
+	for _, x := range []*schedule.Buffer{s.A, s.B, s.C} {
+		if !slices.Contains(ps, x) {
+			return fmt.Errorf("%s is not a parameter", x.Name)
+		}
+	}
+	return nil
+}
+
+func elemsOf(shape []int) int64 {
+	n := int64(1)
+	for _, d := range shape {
+		n *= int64(d)
+	}
+	return n
+}
+
+// CublasLinkFlags are the extra flags a CublasSource program needs: build it with
+// builder.BuildWith(ctx, CublasSource(spec), CublasLinkFlags()) on an nvcc Builder.
+func CublasLinkFlags() []string { return []string{"-lcublas"} }
+
+// CublasSource returns a complete CUDA program that computes spec with cuBLAS (cublasSgemm,
+// or cublasSgemmStridedBatched when the batch cannot be folded into M) in the default FP32
+// math mode (no TF32), for comparison with a tuned kernel of the same workload. Row-major
+// storage is handled by computing Cᵀ = Bᵀ·Aᵀ in cuBLAS's column-major terms (the operands
+// swapped). It is run like a CUDAHarness program,
+//
+//	prog OUTPUT_FILE SEED REPEAT MIN_REPEAT_MS [FLUSH_L2]
+//
+// fills A, B and C exactly as the harnesses do (by their index in spec.Params), writes C to
+// OUTPUT_FILE in the harness's output format (so the caller may compare it with the
+// reference; nothing when OUTPUT_FILE is empty), times the library call with the same
+// protocol and prints the same colt-timing line, with the same exit statuses (2 usage or
+// allocation, 3 output file, 4 CUDA or cuBLAS error — "colt harness: cuBLAS error: <status>
+// at <what>" —, 5 no device). Link it with CublasLinkFlags. An invalid spec yields a program
+// that is a single #error line, so the build fails with the reason.
+func CublasSource(spec MatmulSpec) string {
+	if err := spec.validate(); err != nil {
+		return fmt.Sprintf("#error \"colt cublas: %s\"\n", cStringSafe(err.Error()))
+	}
+	ps := spec.params()
+	index := func(b *schedule.Buffer) int { return slices.Index(ps, b) }
+	ia, ib, ic := index(spec.A), index(spec.B), index(spec.C)
+	var b strings.Builder
+	w := func(format string, args ...any) { fmt.Fprintf(&b, format, args...) }
+	op := func(t bool) string {
+		if t {
+			return "CUBLAS_OP_T"
+		}
+		return "CUBLAS_OP_N"
+	}
+	batchText := ""
+	if spec.Batch > 1 {
+		batchText = fmt.Sprintf("%d × ", spec.Batch)
+	}
+	aText, bText := "A[M, K]", "B[K, N]"
+	if spec.TransA {
+		aText = "A[K, M]"
+	}
+	if spec.TransB {
+		bText = "B[N, K]"
+	}
+	w("/* colt vendor reference: cuBLAS SGEMM, %sC[M, N] = %s · %s with M=%d N=%d K=%d\n", batchText, aText, bText, spec.M, spec.N, spec.K)
+	w(" * (A = %s, B = %s, C = %s; row-major, computed as Cᵀ = Bᵀ·Aᵀ in column-major).\n", commentSafe(spec.A.Name), commentSafe(spec.B.Name), commentSafe(spec.C.Name))
+	w(" * Inputs as harness v%d. Link with -lcublas. */\n", HarnessVersion)
+	w("#include <cublas_v2.h>\n#include <cuda_runtime.h>\n#include <stdint.h>\n#include <stdio.h>\n#include <stdlib.h>\n\n")
+	w("%s", cudaHarnessCommon)
+	b.WriteString(`static const char* colt_h_cublas_status(cublasStatus_t s) {
+  switch (s) {
+    case CUBLAS_STATUS_SUCCESS: return "CUBLAS_STATUS_SUCCESS";
+    case CUBLAS_STATUS_NOT_INITIALIZED: return "CUBLAS_STATUS_NOT_INITIALIZED";
+    case CUBLAS_STATUS_ALLOC_FAILED: return "CUBLAS_STATUS_ALLOC_FAILED";
+    case CUBLAS_STATUS_INVALID_VALUE: return "CUBLAS_STATUS_INVALID_VALUE";
+    case CUBLAS_STATUS_ARCH_MISMATCH: return "CUBLAS_STATUS_ARCH_MISMATCH";
+    case CUBLAS_STATUS_MAPPING_ERROR: return "CUBLAS_STATUS_MAPPING_ERROR";
+    case CUBLAS_STATUS_EXECUTION_FAILED: return "CUBLAS_STATUS_EXECUTION_FAILED";
+    case CUBLAS_STATUS_INTERNAL_ERROR: return "CUBLAS_STATUS_INTERNAL_ERROR";
+    case CUBLAS_STATUS_NOT_SUPPORTED: return "CUBLAS_STATUS_NOT_SUPPORTED";
+    case CUBLAS_STATUS_LICENSE_ERROR: return "CUBLAS_STATUS_LICENSE_ERROR";
+    default: return "unknown cuBLAS status";
+  }
+}
+
+/* Every cuBLAS call goes through colt_h_cublas_check: an error ends the program with status 4. */
+static void colt_h_cublas_check(cublasStatus_t s, const char* what) {
+  if (s != CUBLAS_STATUS_SUCCESS) {
+    fprintf(stderr, "colt harness: cuBLAS error: %s (%d) at %s\n", colt_h_cublas_status(s), (int)s, what);
+    exit(4);
+  }
+}
+
+static cublasHandle_t colt_h_handle;
+static const float* colt_h_a;
+static const float* colt_h_b;
+static float* colt_h_c;
+
+`)
+	g := cublasGemmFor(spec)
+	w("/* One library call: C = A·B for every batch. */\n")
+	w("static void colt_h_gemm(void) {\n  const float alpha = 1.0f, beta = 0.0f;\n")
+	if !g.strided {
+		w("  colt_h_cublas_check(cublasSgemm(colt_h_handle, %s, %s, %d, %d, %d, &alpha, colt_h_b, %d, colt_h_a, %d, &beta, colt_h_c, %d), \"cublasSgemm\");\n",
+			op(g.transB), op(g.transA), g.m, g.n, g.k, g.ldb, g.lda, g.ldc)
+	} else {
+		w("  colt_h_cublas_check(cublasSgemmStridedBatched(colt_h_handle, %s, %s, %d, %d, %d, &alpha, colt_h_b, %d, %dLL, colt_h_a, %d, %dLL, &beta, colt_h_c, %d, %dLL, %d), \"cublasSgemmStridedBatched\");\n",
+			op(g.transB), op(g.transA), g.m, g.n, g.k, g.ldb, g.strideB, g.lda, g.strideA, g.ldc, g.strideC, g.batch)
+	}
+	w("}\n\n")
+	w("%s", cudaMainPrologue)
+	dev := map[int]string{}
+	for _, x := range []struct {
+		i   int
+		buf *schedule.Buffer
+	}{{ia, spec.A}, {ib, spec.B}, {ic, spec.C}} {
+		if _, done := dev[x.i]; done {
+			continue // A and B are the same buffer
+		}
+		n := x.buf.Elems()
+		name := cStringSafe(x.buf.Name)
+		w("  float* p%d = (float*)colt_h_alloc(\"%s\", %dULL * sizeof(float)); /* %s%s */\n", x.i, name, n, x.buf.DType, shapeText(x.buf.Shape))
+		w("  { uint64_t s = seed ^ (0xD1B54A32D192ED03ULL * %dULL); for (uint64_t i = 0; i < %dULL; ++i) p%d[i] = (float)colt_h_uniform(&s); }\n",
+			x.i+1, n, x.i)
+		w("  float* d%d = (float*)colt_h_device_alloc(\"%s\", %dULL * sizeof(float));\n", x.i, name, n)
+		w("  colt_h_check(cudaMemcpy(d%d, p%d, %dULL * sizeof(float), cudaMemcpyHostToDevice), \"cudaMemcpy of %s to the device\");\n", x.i, x.i, n, name)
+		dev[x.i] = fmt.Sprintf("d%d", x.i)
+	}
+	nC := spec.C.Elems()
+	w("  colt_h_a = d%d;\n  colt_h_b = d%d;\n  colt_h_c = d%d;\n", ia, ib, ic)
+	b.WriteString(`  colt_h_cublas_check(cublasCreate(&colt_h_handle), "cublasCreate");
+  colt_h_cublas_check(cublasSetMathMode(colt_h_handle, CUBLAS_DEFAULT_MATH), "cublasSetMathMode");
+  colt_h_cublas_check(cublasSetStream(colt_h_handle, 0), "cublasSetStream");
+  colt_h_gemm(); /* the checked call, also the warm-up */
+  colt_h_check(cudaGetLastError(), "the cuBLAS call (checked call)");
+  colt_h_check(cudaDeviceSynchronize(), "the run of the cuBLAS call (checked call)");
+`)
+	w("  colt_h_check(cudaMemcpy(p%d, d%d, %dULL * sizeof(float), cudaMemcpyDeviceToHost), \"cudaMemcpy of output %s to the host\");\n",
+		ic, ic, nC, cStringSafe(spec.C.Name))
+	b.WriteString(`  if (out_path[0] != '\0') {
+    FILE* out = fopen(out_path, "wb");
+    if (out == NULL) {
+      perror("colt harness: cannot open the output file");
+      return 3;
+    }
+`)
+	w("    if (fwrite(p%d, sizeof(float), %dULL, out) != %dULL) { perror(\"colt harness: cannot write output %s\"); return 3; }\n",
+		ic, nC, nC, cStringSafe(spec.C.Name))
+	b.WriteString(`    if (fclose(out) != 0) {
+      perror("colt harness: cannot write the output file");
+      return 3;
+    }
+  }
+`)
+	w("%s", cudaTimedTail("colt_h_gemm();", "the cuBLAS call"))
+	return b.String()
+}
+
+// cublasGemm is the column-major cuBLAS call that computes a row-major MatmulSpec: cuBLAS
+// sees the row-major C (M×N) as the column-major Cᵀ (N×M) and computes it as Bᵀ·Aᵀ, so its
+// first operand is B and its second A, each transposed when the spec stores it transposed.
+type cublasGemm struct {
+	strided                   bool // cublasSgemmStridedBatched rather than cublasSgemm
+	transB, transA            bool // op of the first (B) and second (A) operand
+	m, n, k                   int  // cuBLAS's m (= N), n (= M, times Batch when folded), k (= K)
+	ldb, lda, ldc             int
+	strideB, strideA, strideC int64 // element strides between batches (0: shared operand)
+	batch                     int
+}
+
+// cublasGemmFor maps spec to one cuBLAS call. A batch is folded into the rows of one SGEMM
+// when A is batched and stored [i, k] and B is shared (then [b, i] rows are contiguous in A and
+// C); otherwise a batch becomes a strided batched call with stride 0 for a shared operand.
+func cublasGemmFor(spec MatmulSpec) cublasGemm {
+	g := cublasGemm{transB: spec.TransB, transA: spec.TransA, m: spec.N, n: spec.M, k: spec.K,
+		ldb: spec.N, lda: spec.K, ldc: spec.N, batch: 1}
+	if spec.TransA {
+		g.lda = spec.M
+	}
+	if spec.TransB {
+		g.ldb = spec.K
+	}
+	switch {
+	case spec.Batch <= 1:
+	case spec.BatchedA && !spec.TransA && !spec.BatchedB && int64(spec.Batch)*int64(spec.M) <= math.MaxInt32:
+		g.n = spec.M * spec.Batch
+	default:
+		g.strided, g.batch = true, spec.Batch
+		g.strideC = int64(spec.M) * int64(spec.N)
+		if spec.BatchedA {
+			g.strideA = int64(spec.M) * int64(spec.K)
+		}
+		if spec.BatchedB {
+			g.strideB = int64(spec.K) * int64(spec.N)
+		}
+	}
+	return g
+}
