@@ -291,36 +291,8 @@ func multiLevelTiling(st sketchState, name string, opt SpaceOptions) ([]sketchSt
 	if len(loops) != len(blk.IterVars) {
 		return []sketchState{st}, nil
 	}
-	var levels [6][]LoopRV // S0 S1 R0 S2 R1 S3
-	for i, l := range loops {
-		kind := blk.IterVars[iterIndexOfLoop(blk, loops, s, i)].Kind
-		n := 4
-		if kind == Reduce {
-			n = 2
-		}
-		tiles, err := s.SamplePerfectTile(l, n, opt.MaxInnermostFactor)
-		if err != nil {
-			return nil, err
-		}
-		split, err := s.Split(l, tiles)
-		if err != nil {
-			return nil, err
-		}
-		if kind == Reduce {
-			levels[2] = append(levels[2], split[0])
-			levels[4] = append(levels[4], split[1])
-		} else {
-			levels[0] = append(levels[0], split[0])
-			levels[1] = append(levels[1], split[1])
-			levels[3] = append(levels[3], split[2])
-			levels[5] = append(levels[5], split[3])
-		}
-	}
-	var order []LoopRV
-	for _, lv := range levels {
-		order = append(order, lv...)
-	}
-	if err := s.Reorder(order...); err != nil {
+	levels, err := tileByKind(s, blk, loops, opt.MaxInnermostFactor, 6, []int{0, 1, 3, 5}, []int{2, 4}, nil, nil) // S0 S1 R0 S2 R1 S3
+	if err != nil {
 		return nil, err
 	}
 	st.notes = append(st.notes, name+" tiled SSRSRS")
@@ -465,4 +437,37 @@ func parallelizeVectorizeUnroll(s *Schedule, opt SpaceOptions) error {
 		return err
 	}
 	return s.Annotate(root, AnnUnroll, v)
+}
+
+// tileByKind splits every loop of a trivially bound block into sampled tiles, spatial loops
+// into len(spatialAt) tiles placed at those levels and reduction loops into len(reduceAt) at
+// theirs (limits, when not nil, bound each kind's tiles; see SampleLimitedTile), and reorders
+// the tiles level by level. It returns the loops of each level.
+func tileByKind(s *Schedule, blk *Block, loops []LoopRV, maxInnermost, nLevels int, spatialAt, reduceAt, spatialLimits, reduceLimits []int) ([][]LoopRV, error) {
+	levels := make([][]LoopRV, nLevels)
+	for i, l := range loops {
+		at, lim := spatialAt, spatialLimits
+		if blk.IterVars[iterIndexOfLoop(blk, loops, s, i)].Kind == Reduce {
+			at, lim = reduceAt, reduceLimits
+		}
+		tiles, err := s.SampleLimitedTile(l, len(at), maxInnermost, lim)
+		if err != nil {
+			return nil, err
+		}
+		split, err := s.Split(l, tiles)
+		if err != nil {
+			return nil, err
+		}
+		for k, level := range at {
+			levels[level] = append(levels[level], split[k])
+		}
+	}
+	var order []LoopRV
+	for _, lv := range levels {
+		order = append(order, lv...)
+	}
+	if err := s.Reorder(order...); err != nil {
+		return nil, err
+	}
+	return levels, nil
 }

@@ -163,38 +163,8 @@ func gpuMultiLevelTiling(st sketchState, name string, opt SpaceOptions) (sketchS
 	inner := min(4, regs)
 	spatialLimits := []int{0, rootLimit(gpu.MaxVThreads, spatial), rootLimit(gpu.MaxThreadsPerBlock, spatial), max(1, regs/inner), inner}
 	reduceLimits := []int{0, 16, 4}
-	var levels [8][]LoopRV // S0 S1 S2 R0 R1 S3 R2 S4
-	for i, l := range loops {
-		kind := blk.IterVars[iterIndexOfLoop(blk, loops, s, i)].Kind
-		lim := spatialLimits
-		if kind == Reduce {
-			lim = reduceLimits
-		}
-		tiles, err := s.SampleLimitedTile(l, len(lim), opt.MaxInnermostFactor, lim)
-		if err != nil {
-			return st, err
-		}
-		split, err := s.Split(l, tiles)
-		if err != nil {
-			return st, err
-		}
-		if kind == Reduce {
-			levels[3] = append(levels[3], split[0])
-			levels[4] = append(levels[4], split[1])
-			levels[6] = append(levels[6], split[2])
-		} else {
-			levels[0] = append(levels[0], split[0])
-			levels[1] = append(levels[1], split[1])
-			levels[2] = append(levels[2], split[2])
-			levels[5] = append(levels[5], split[3])
-			levels[7] = append(levels[7], split[4])
-		}
-	}
-	var order []LoopRV
-	for _, lv := range levels {
-		order = append(order, lv...)
-	}
-	if err := s.Reorder(order...); err != nil {
+	levels, err := tileByKind(s, blk, loops, opt.MaxInnermostFactor, 8, []int{0, 1, 2, 5, 7}, []int{3, 4, 6}, spatialLimits, reduceLimits) // S0 S1 S2 R0 R1 S3 R2 S4
+	if err != nil {
 		return st, err
 	}
 	var bound [3]LoopRV
