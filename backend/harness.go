@@ -71,30 +71,8 @@ func Harness(f *schedule.Func, precision schedule.DType) string {
 	w("/* The kernel is called through a volatile pointer, so it is never inlined into the timing\n")
 	w(" * loop nor elided as dead code. */\n")
 	w("static colt_h_kernel volatile colt_h_fn = (colt_h_kernel)%s;\n\n", kernel)
-	w(`/* splitmix64 */
-static uint64_t colt_h_next(uint64_t* s) {
-  uint64_t z = (*s += 0x9E3779B97F4A7C15ULL);
-  z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ULL;
-  z = (z ^ (z >> 27)) * 0x94D049BB133111EBULL;
-  return z ^ (z >> 31);
-}
-
-/* Uniform float32 in [-1, 1) with 24 random bits: exactly representable. */
-static float colt_h_uniform(uint64_t* s) {
-  return (float)((int32_t)(colt_h_next(s) >> 40) - 8388608) * (1.0f / 8388608.0f);
-}
-
-static void* colt_h_alloc(const char* name, size_t bytes) {
-  size_t rounded = (bytes + 63) / 64 * 64;
-  void* p = aligned_alloc(64, rounded ? rounded : 64);
-  if (p == NULL) {
-    fprintf(stderr, "colt harness: cannot allocate %%zu bytes for buffer %%s\n", bytes, name);
-    exit(2);
-  }
-  return p;
-}
-
-static double colt_h_now(void) {
+	b.WriteString(harnessInputHelpers)
+	w(`static double colt_h_now(void) {
   struct timespec ts;
   clock_gettime(CLOCK_MONOTONIC, &ts);
   return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
@@ -170,3 +148,32 @@ int main(int argc, char** argv) {
 func cStringSafe(s string) string {
 	return strings.NewReplacer(`\`, `\\`, `"`, `\"`, "\n", " ").Replace(s)
 }
+
+// harnessInputHelpers are the harness functions every measurement program shares (the C
+// harness, the CUDA harness and the cuBLAS program): splitmix64, the uniform input values and
+// the checked aligned allocation. Sharing them keeps every program's inputs identical, so one
+// cached reference checks them all.
+const harnessInputHelpers = `/* splitmix64 */
+static uint64_t colt_h_next(uint64_t* s) {
+  uint64_t z = (*s += 0x9E3779B97F4A7C15ULL);
+  z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ULL;
+  z = (z ^ (z >> 27)) * 0x94D049BB133111EBULL;
+  return z ^ (z >> 31);
+}
+
+/* Uniform float32 in [-1, 1) with 24 random bits: exactly representable. */
+static float colt_h_uniform(uint64_t* s) {
+  return (float)((int32_t)(colt_h_next(s) >> 40) - 8388608) * (1.0f / 8388608.0f);
+}
+
+static void* colt_h_alloc(const char* name, size_t bytes) {
+  size_t rounded = (bytes + 63) / 64 * 64;
+  void* p = aligned_alloc(64, rounded ? rounded : 64);
+  if (p == NULL) {
+    fprintf(stderr, "colt harness: cannot allocate %zu bytes for buffer %s\n", bytes, name);
+    exit(2);
+  }
+  return p;
+}
+
+`

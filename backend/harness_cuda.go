@@ -129,32 +129,9 @@ func CUDAHarness(f *schedule.Func) string {
 }
 
 // cudaHarnessCommon is the part of the CUDA harness (and of CublasSource) that does not depend
-// on the function: input generation, allocation, error checks and the event timer. Its fill
-// functions are those of Harness, character for character.
-const cudaHarnessCommon = `/* splitmix64 */
-static uint64_t colt_h_next(uint64_t* s) {
-  uint64_t z = (*s += 0x9E3779B97F4A7C15ULL);
-  z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ULL;
-  z = (z ^ (z >> 27)) * 0x94D049BB133111EBULL;
-  return z ^ (z >> 31);
-}
-
-/* Uniform float32 in [-1, 1) with 24 random bits: exactly representable. */
-static float colt_h_uniform(uint64_t* s) {
-  return (float)((int32_t)(colt_h_next(s) >> 40) - 8388608) * (1.0f / 8388608.0f);
-}
-
-static void* colt_h_alloc(const char* name, size_t bytes) {
-  size_t rounded = (bytes + 63) / 64 * 64;
-  void* p = aligned_alloc(64, rounded ? rounded : 64);
-  if (p == NULL) {
-    fprintf(stderr, "colt harness: cannot allocate %zu bytes for buffer %s\n", bytes, name);
-    exit(2);
-  }
-  return p;
-}
-
-/* Every CUDA call goes through colt_h_check: an error ends the program with status 4. */
+// on the function: the shared input helpers (harnessInputHelpers), error checks and the event
+// timer.
+const cudaHarnessCommon = harnessInputHelpers + `/* Every CUDA call goes through colt_h_check: an error ends the program with status 4. */
 static void colt_h_check(cudaError_t e, const char* what) {
   if (e != cudaSuccess) {
     fprintf(stderr, "colt harness: CUDA error: %s (%s) at %s\n", cudaGetErrorString(e), cudaGetErrorName(e), what);

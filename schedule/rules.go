@@ -279,16 +279,11 @@ func needsMultiLevelTiling(f *Func, b *Block) bool {
 // write cache (the epilogue is fused); otherwise a global write cache is added.
 func multiLevelTiling(st sketchState, name string, opt SpaceOptions) ([]sketchState, error) {
 	s := st.s
-	b, err := s.GetBlock(name)
+	_, blk, loops, err := tilingTarget(s, name)
 	if err != nil {
 		return nil, err
 	}
-	blk, _ := s.BlockOf(b)
-	loops, err := s.GetLoops(b)
-	if err != nil {
-		return nil, err
-	}
-	if len(loops) != len(blk.IterVars) {
+	if loops == nil {
 		return []sketchState{st}, nil
 	}
 	levels, err := tileByKind(s, blk, loops, opt.MaxInnermostFactor, 6, []int{0, 1, 3, 5}, []int{2, 4}, nil, nil) // S0 S1 R0 S2 R1 S3
@@ -470,4 +465,22 @@ func tileByKind(s *Schedule, blk *Block, loops []LoopRV, maxInnermost, nLevels i
 		return nil, err
 	}
 	return levels, nil
+}
+
+// tilingTarget finds a block for multi-level tiling and its loops; loops is nil when they are
+// not one per iterator (the block was already transformed), and the block is left as it is.
+func tilingTarget(s *Schedule, name string) (BlockRV, *Block, []LoopRV, error) {
+	b, err := s.GetBlock(name)
+	if err != nil {
+		return b, nil, nil, err
+	}
+	blk, err := s.BlockOf(b)
+	if err != nil {
+		return b, nil, nil, err
+	}
+	loops, err := s.GetLoops(b)
+	if err != nil || len(loops) != len(blk.IterVars) {
+		return b, blk, nil, err
+	}
+	return b, blk, loops, nil
 }

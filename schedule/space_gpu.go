@@ -133,17 +133,9 @@ func rootLimit(limit, n int) int {
 func gpuMultiLevelTiling(st sketchState, name string, opt SpaceOptions) (sketchState, error) {
 	gpu := opt.GPU.withDefaults()
 	s := st.s
-	b, err := s.GetBlock(name)
-	if err != nil {
+	b, blk, loops, err := tilingTarget(s, name)
+	if err != nil || loops == nil {
 		return st, err
-	}
-	blk, _ := s.BlockOf(b)
-	loops, err := s.GetLoops(b)
-	if err != nil {
-		return st, err
-	}
-	if len(loops) != len(blk.IterVars) {
-		return st, nil
 	}
 	epilogue := fusableEpilogue(s.fn, blk)
 	var inputs []int
