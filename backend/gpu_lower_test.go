@@ -63,9 +63,10 @@ func defaultGPUProgram(t *testing.T, f *schedule.Func) *schedule.Func {
 }
 
 // TestGPUCandidatesOfEveryBuiltinTask is the GPU target's check on a machine without a GPU:
-// for every built-in task at small sizes, sampled candidates of the GPU design space are run
-// by the C emulation (block and thread loops in order) and checked against the reference, and
-// their CUDA (kernels, launcher and measurement harness) is compiled with nvcc for sm_90.
+// for every built-in task at small sizes, sampled candidates of the GPU design space and the
+// unscheduled program as the GPU baseline runs it are run by the C emulation (block and
+// thread loops in order) and checked against the reference, and their CUDA (kernels, launcher
+// and measurement harness) is compiled with nvcc for sm_90.
 func TestGPUCandidatesOfEveryBuiltinTask(t *testing.T) {
 	if testing.Short() {
 		t.Skip("compiles dozens of programs; run without -short")
@@ -89,15 +90,23 @@ func TestGPUCandidatesOfEveryBuiltinTask(t *testing.T) {
 			if err != nil || len(sk) == 0 {
 				t.Fatalf("%s: GPU design space: %v", name, err)
 			}
-			for i := 0; i < perTask; i++ {
-				tr, err := schedule.SampleCandidate(f, sk[0].Trace, rng)
-				if err != nil {
-					t.Fatalf("%s: sample: %v", name, err)
-				}
-				g, err := schedule.Build(f, tr, opt)
-				if err != nil {
-					t.Errorf("%s: candidate %d is invalid: %v", name, i, err)
-					continue
+			for i := 0; i <= perTask; i++ {
+				var g *schedule.Func
+				if i == perTask {
+					// The unscheduled program as the GPU baseline runs it.
+					if g, err = schedule.GPUProgram(f, *opt.GPU); err != nil {
+						t.Errorf("%s: GPU baseline program: %v", name, err)
+						continue
+					}
+				} else {
+					tr, err := schedule.SampleCandidate(f, sk[0].Trace, rng)
+					if err != nil {
+						t.Fatalf("%s: sample: %v", name, err)
+					}
+					if g, err = schedule.Build(f, tr, opt); err != nil {
+						t.Errorf("%s: candidate %d is invalid: %v", name, i, err)
+						continue
+					}
 				}
 				src, err := LowerGPUEmulation(g)
 				if err != nil {
@@ -209,5 +218,36 @@ func TestLowerCUDARejects(t *testing.T) {
 	}
 	if _, err := LowerCUDA(nil, CUDAOptions{}); err == nil {
 		t.Error("nil program: no error")
+	}
+}
+
+// TestCUDABackendWithoutAGPU drives a cuda Backend described from an arch alone: a candidate is
+// lowered to CUDA, built with nvcc and run, and the run's failure says there is no device; a
+// program over the shared-memory limit never reaches the compiler.
+func TestCUDABackendWithoutAGPU(t *testing.T) {
+	if _, err := exec.LookPath("nvidia-smi"); err == nil {
+		t.Skip("this machine has nvidia-smi")
+	}
+	if _, _, err := FindNVCC(""); err != nil {
+		t.Skip(err)
+	}
+	gpu, err := GPUForArch("sm_90")
+	if err != nil {
+		t.Fatal(err)
+	}
+	target := GPUTarget(gpu)
+	be := newTestBackend(t, func(c *Config) { c.Target = &target })
+	if !strings.Contains(be.Compiler(), "nvcc") {
+		t.Errorf("compiler %q, want nvcc", be.Compiler())
+	}
+	g := defaultGPUProgram(t, scheduletest.Matmul(64, 64, 64, false))
+	r := be.MeasureCandidate(context.Background(), Candidate{Func: g}, nil)
+	if r.Status != StatusCrash || !strings.Contains(r.Message, "no CUDA device") || !strings.Contains(r.Source, "__global__") {
+		t.Errorf("got %s: %s; want a crash saying there is no CUDA device, after a CUDA build", r.Status, r.Message)
+	}
+	unbound := scheduletest.Matmul(8, 8, 8, false)
+	r = be.MeasureCandidate(context.Background(), Candidate{Func: unbound}, nil)
+	if r.Status != StatusInvalid || !strings.Contains(r.Message, "blockIdx") {
+		t.Errorf("unbound program: got %s: %s; want invalid asking for a blockIdx binding", r.Status, r.Message)
 	}
 }

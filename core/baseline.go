@@ -65,8 +65,12 @@ func baseline(ctx context.Context, be *backend.Backend, t *workloads.Task, name,
 	limit := runTimeout(be, t, 0)
 	note(fmt.Sprintf("measuring the unscheduled baseline once (cached in %s; a run may take up to %s)",
 		filepath.Join(workDir, BaselinesDir), limit.Round(time.Second)))
+	f, err := runnableProgram(t.Func(), be.Target())
+	if err != nil {
+		return Baseline{}, fmt.Errorf("the unscheduled program cannot run on %s: %w", target, err)
+	}
 	var r backend.Result
-	gate.timed(func() { r = be.MeasureCandidate(ctx, backend.Candidate{Func: t.Func(), RunTimeout: limit}, ref) })
+	gate.timed(func() { r = be.MeasureCandidate(ctx, backend.Candidate{Func: f, RunTimeout: limit}, ref) })
 	if err := ctx.Err(); err != nil {
 		return Baseline{}, err
 	}

@@ -121,7 +121,11 @@ func Measure(ctx context.Context, be *backend.Backend, w *workloads.Workload, op
 		}
 		limit := runTimeout(be, t, opt.RunTimeout)
 		progress(fmt.Sprintf("%s: building, checking and timing (a run may take up to %s)", label, limit.Round(time.Second)))
-		r := be.MeasureCandidate(ctx, backend.Candidate{Func: f, KernelC: source, RunTimeout: limit}, ref)
+		run, err := runnableProgram(f, be.Target())
+		if err != nil {
+			return out, fmt.Errorf("%s: %w", label, err)
+		}
+		r := be.MeasureCandidate(ctx, backend.Candidate{Func: run, KernelC: source, RunTimeout: limit}, ref)
 		if err := ctx.Err(); err != nil {
 			return out, err
 		}
@@ -207,4 +211,14 @@ func MeasureWorkload(ctx context.Context, cfg Config, name string, opt MeasureOp
 		Workload: w.Name, Description: w.Description, Source: w.Source,
 		Compiler: be.Compiler(), CFlags: be.Config().CFlags, Tasks: ms,
 	}, nil
+}
+
+// runnableProgram is an unscheduled program as the target runs it: as it is on the CPU, bound
+// to blocks and threads on a GPU (schedule.GPUProgram).
+func runnableProgram(f *schedule.Func, t backend.Target) (*schedule.Func, error) {
+	space := SpaceOptionsFor(t)
+	if space.GPU == nil {
+		return f, nil
+	}
+	return schedule.GPUProgram(f, *space.GPU)
 }

@@ -6,13 +6,16 @@ import (
 )
 
 // postprocessGPU is the CUDA postprocessor chain: reduction inits split out, cooperative
-// fetches spread over the block's threads, the auto-unroll step put on each kernel, then the
-// GPU verifier.
+// fetches spread over the block's threads, nests left without GPU threads bound, the
+// auto-unroll step put on each kernel, then the GPU verifier.
 func postprocessGPU(s *Schedule, opt SpaceOptions) error {
 	if err := rewriteReductionBlocks(s); err != nil {
 		return err
 	}
 	if err := rewriteCooperativeFetch(s, *opt.GPU); err != nil {
+		return err
+	}
+	if err := bindUnbound(s, *opt.GPU); err != nil {
 		return err
 	}
 	if err := rewriteParallelVectorizeUnroll(s, opt); err != nil {
@@ -332,4 +335,82 @@ func buffersIn(st Stmt) []*Buffer {
 		}
 	}
 	return out
+}
+
+// defaultThreads is the block size bindUnbound gives a nest (TVM's RewriteUnboundBlock uses the
+// same 256).
+const defaultThreads = 256
+
+// bindUnbound gives every nest of the root without GPU threads a grid, as TVM's
+// RewriteUnboundBlock does: its outer loops that carry no reduction are fused and split into
+// blocks × min(256, extent) threads (the last block guarded when the threads do not divide the
+// extent), bound to blockIdx.x and threadIdx.x. A nest with no such loop is an error.
+func bindUnbound(s *Schedule, gpu GPUSpace) error {
+	for _, nest := range s.topStmts() {
+		if hasThreadLoop(nest) {
+			continue
+		}
+		var outer []*Loop
+		for lp, ok := nest.(*Loop); ok; lp, ok = lp.Body.(*Loop) {
+			if lp.Kind != Serial || checkSpatialLoop(lp) != nil {
+				break
+			}
+			outer = append(outer, lp)
+		}
+		name := "?"
+		if bs := blocksIn(nest); len(bs) > 0 {
+			name = bs[0].Name
+		}
+		if len(outer) == 0 {
+			return fmt.Errorf("block %q has no loop without a reduction to bind to GPU threads", name)
+		}
+		rvs := make([]LoopRV, len(outer))
+		for i, lp := range outer {
+			rvs[i] = s.newLoopRV(lp)
+		}
+		fused := rvs[0]
+		if len(rvs) > 1 {
+			var err error
+			if fused, err = s.Fuse(rvs...); err != nil {
+				return fmt.Errorf("bind block %q: %w", name, err)
+			}
+		}
+		lp, _ := s.loopOf(fused)
+		threads := min(lp.Extent, defaultThreads, gpu.MaxThreadsPerBlock)
+		blocks := (lp.Extent + threads - 1) / threads
+		var split []LoopRV
+		var err error
+		if blocks*threads == lp.Extent {
+			split, err = s.Split(fused, []IntRV{Lit(blocks), Lit(threads)})
+		} else {
+			split, err = s.splitGuarded(fused, []int{blocks, threads})
+		}
+		if err != nil {
+			return fmt.Errorf("bind block %q: %w", name, err)
+		}
+		if err := s.Bind(split[0], "blockIdx.x"); err != nil {
+			return fmt.Errorf("bind block %q: %w", name, err)
+		}
+		if err := s.Bind(split[1], "threadIdx.x"); err != nil {
+			return fmt.Errorf("bind block %q: %w", name, err)
+		}
+	}
+	return nil
+}
+
+// GPUProgram is an unscheduled program made runnable on a GPU: its nests bound to blocks and
+// threads by the postprocessors and nothing else changed. It is what a GPU target measures as
+// the unscheduled baseline.
+func GPUProgram(f *Func, gpu GPUSpace) (_ *Func, err error) {
+	defer guardInput("GPUProgram", &err)
+	if f == nil {
+		return nil, fmt.Errorf("GPU program: no program")
+	}
+	opt := DefaultSpaceOptions(1)
+	opt.GPU = &gpu
+	s := New(f, nil)
+	if err := Postprocess(s, opt); err != nil {
+		return nil, fmt.Errorf("GPU program of %s: %w", f.Name, err)
+	}
+	return s.Func(), nil
 }
