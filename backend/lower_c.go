@@ -92,6 +92,7 @@ type cLowerer struct {
 	barriers   map[schedule.Stmt]bool                  // statements preceded by __syncthreads()
 	blockDim   map[string]int                          // the current kernel's threads per axis
 	kernelVars []string                                // the current kernel's loop variables
+	inThread   int                                     // threadIdx loops around the current statement
 }
 
 func newLowerer(f *schedule.Func, prec schedule.DType) (*cLowerer, error) {

@@ -167,8 +167,10 @@ func (l *cLowerer) gpuLoop(s *schedule.Loop, name string) error {
 				l.line("{")
 			}
 			l.depth++
+			l.inThread++
 			l.line("const %s %s = %s;", l.idxType, name, axis)
 			err := body()
+			l.inThread--
 			l.depth--
 			l.line("}")
 			return err
@@ -201,4 +203,20 @@ func (l *cLowerer) declareKernelVar(name string) {
 		}
 	}
 	l.kernelVars = append(l.kernelVars, name)
+}
+
+// onceGuard is the condition under which a block outside every thread loop of a kernel runs:
+// on the block's first thread only (as it runs once in the emulation), or "" when the kernel
+// has one thread or the block is inside a thread loop.
+func (l *cLowerer) onceGuard() string {
+	if l.mode != modeCUDA || l.inThread > 0 {
+		return ""
+	}
+	var conds []string
+	for _, a := range []string{"threadIdx.x", "threadIdx.y", "threadIdx.z"} {
+		if l.blockDim[a] > 1 {
+			conds = append(conds, a+" == 0")
+		}
+	}
+	return strings.Join(conds, " && ")
 }

@@ -159,7 +159,11 @@ func (l *cLowerer) block(s *schedule.Block) error {
 	if n, ok := s.Annotations.Int(AutoUnrollKey); ok {
 		l.unroll = max(n, 0)
 	}
-	l.line("{ /* block %s */", commentSafe(s.Name))
+	if guard := l.onceGuard(); guard != "" {
+		l.line("if (%s) { /* block %s: outside the thread loops, once per GPU block */", guard, commentSafe(s.Name))
+	} else {
+		l.line("{ /* block %s */", commentSafe(s.Name))
+	}
 	l.depth++
 	for _, b := range s.Allocs {
 		if err := l.checkAlloc(b); err != nil {

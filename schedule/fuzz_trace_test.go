@@ -28,7 +28,7 @@ func FuzzCorruptTraces(f *testing.F) {
 		schedule.KindSplit, schedule.KindFuse, schedule.KindReorder, schedule.KindParallel, schedule.KindVectorize,
 		schedule.KindUnroll, schedule.KindBind, schedule.KindAnnotate, schedule.KindCacheRead, schedule.KindCacheWrite,
 		schedule.KindComputeAt, schedule.KindReverseComputeAt, schedule.KindComputeInline,
-		schedule.KindReverseComputeInline, schedule.KindDecomposeReduction, schedule.KindSamplePerfectTile,
+		schedule.KindReverseComputeInline, schedule.KindDecomposeReduction, schedule.KindRFactor, schedule.KindSamplePerfectTile,
 		schedule.KindSampleCategorical, schedule.KindSampleComputeLocation, "Teleport",
 	}
 	attrNames := []string{"root", "C", "T", "global", "local", "shared", "threadIdx.x", "",

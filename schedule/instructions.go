@@ -125,6 +125,13 @@ func instTable() map[string]instInfo {
 			}
 			return nil, s.ReverseComputeInline(args[0].block())
 		}},
+		KindRFactor: {"rfactor", func(s *Schedule, in Inst, args []rvArg) ([]int, error) {
+			if err := wantArgs(args, 2, false); err != nil {
+				return nil, err
+			}
+			b, err := s.RFactor(args[0].block(), args[1].loop(), Scope(in.Name))
+			return []int{b.id}, err
+		}},
 		KindDecomposeReduction: {"decompose_reduction", func(s *Schedule, in Inst, args []rvArg) ([]int, error) {
 			if err := wantArgs(args, 2, false); err != nil {
 				return nil, err

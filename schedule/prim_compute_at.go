@@ -310,11 +310,14 @@ func (s *Schedule) checkReverseComputeAt(blk *Block, loop *Loop) (*movePlan, err
 	if err != nil {
 		return nil, err
 	}
-	if blk.Init != nil || hasReduceIter(blk) {
-		return nil, fmt.Errorf("block %q is a reduction, want a block with spatial iterators only", blk.Name)
+	// A reduction may move too (the GPU's cross-thread reduction combines its partials under
+	// the loop that computes them), as long as each iteration runs its whole reduction.
+	reduction := blk.Init != nil || hasReduceIter(blk)
+	if reduction && (blk.Init == nil || !hasReduceIter(blk)) {
+		return nil, fmt.Errorf("block %q has an init without a reduction iterator or the reverse, want both or neither", blk.Name)
 	}
 	out := blk.Body.(*Store).Buffer
-	if blockReadsBuf(blk, out) {
+	if blockReadsBuf(blk, out) && !reduction {
 		return nil, fmt.Errorf("block %q reads the buffer %s it writes, want a consumer of other buffers", blk.Name, out.Name)
 	}
 	var produced []*Buffer
@@ -423,6 +426,9 @@ func (s *Schedule) checkReverseComputeAt(blk *Block, loop *Loop) (*movePlan, err
 		}
 		r, ok := coverRange(idx, free)
 		ranges[i] = clipRange(r, ok && known, iv.Extent, fixed)
+		if iv.Kind == Reduce && ranges[i].Extent != iv.Extent {
+			return nil, fmt.Errorf("reduction iterator %s of block %q would cover %d of its %d values per iteration of loop %s, want the whole reduction in each iteration", iv.Var.Name, blk.Name, ranges[i].Extent, iv.Extent, loop.Var.Name)
+		}
 	}
 	nest, binds := nestFor(blk, ranges)
 	if err := concurrentUse(blk, binds, append(loopsAbove(loopPath), loop)); err != nil {

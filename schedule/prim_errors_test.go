@@ -148,9 +148,9 @@ func TestBlockPrimitiveErrors(t *testing.T) {
 		}, `block "Xp" would compute the same region in every iteration of the parallel loop k, want a region that depends on it`},
 
 		// reverse_compute_at
-		{"reverse_compute_at of a reduction", softmax, nil, func(s *Schedule) error {
-			return s.ReverseComputeAt(blockNamed(s, "S"), loopNamed(s, "E", "r"))
-		}, `reverse_compute_at: block "S" is a reduction, want a block with spatial iterators only`},
+		{"reverse_compute_at splitting a reduction", softmax, nil, func(s *Schedule) error {
+			return s.ReverseComputeAt(blockNamed(s, "S"), loopNamed(s, "E", "c"))
+		}, `reverse_compute_at: reduction iterator v_c of block "S" would cover 1 of its`},
 		{"reverse_compute_at with no producer under the loop", softmax, nil, func(s *Schedule) error {
 			return s.ReverseComputeAt(blockNamed(s, "Y"), loopNamed(s, "M", "r"))
 		}, `block "Y" reads nothing written under loop r, want a consumer of a block under the loop`},

@@ -55,8 +55,9 @@ func (g GPUSpace) withDefaults() GPUSpace {
 
 // gpuDesignSpace applies the CUDA design-space rules, in TVM's order per block (outputs
 // first): multi-level tiling "SSSRRSRS" with shared-memory read caches and a local write
-// cache, then aggressive auto-inline; afterwards every nest left without GPU threads is
-// auto-bound, and the root gets a sampled auto-unroll step.
+// cache, cross-thread reduction for long reductions without data reuse, then aggressive
+// auto-inline; afterwards every nest left without GPU threads is auto-bound, and the root gets
+// a sampled auto-unroll step.
 func gpuDesignSpace(f *Func, opt SpaceOptions) ([]Sketch, error) {
 	rng := rand.New(rand.NewPCG(1, 2))
 	st := sketchState{s: New(f, rng)}
@@ -87,6 +88,9 @@ func applyGPUBlockRules(st sketchState, name string, opt SpaceOptions) (sketchSt
 	}
 	if needsMultiLevelTiling(st.s.fn, blk) {
 		return gpuMultiLevelTiling(st, name, opt)
+	}
+	if needsCrossThreadReduction(st.s, blk) {
+		return crossThreadReduction(st, name, opt)
 	}
 	if canInlineOnGPU(st.s.fn, blk) {
 		trial := st.fork()
@@ -315,3 +319,98 @@ func annotateUnroll(s *Schedule, steps []int) error {
 
 // errNotGPU marks a program the GPU verifier rejects.
 var errNotGPU = errors.New("not a valid GPU program")
+
+// minCrossThreadReduction is the shortest reduction the cross-thread rule spreads over threads.
+const minCrossThreadReduction = 32
+
+// needsCrossThreadReduction reports whether a block is a reduction without data reuse (not
+// tiled) alone in its nest, whose loops are its spatial loops then its reduction loops, and
+// whose reduction is long enough to share among threads: softmax rows, norms, row sums.
+func needsCrossThreadReduction(s *Schedule, blk *Block) bool {
+	if blk.Init == nil || !s.soleChain(blk) || s.topIndex(blk) < 0 {
+		return false
+	}
+	loops := loopsAbove(s.pathTo(blk))
+	if len(loops) != len(blk.IterVars) {
+		return false
+	}
+	spatial, reduce := 0, 1
+	for i, lp := range loops {
+		if lp.Kind != Serial {
+			return false
+		}
+		v, ok := blk.Bindings[i].(*Var)
+		if !ok || v != lp.Var {
+			return false
+		}
+		if blk.IterVars[i].Kind == Spatial {
+			if reduce > 1 {
+				return false // a spatial loop inside a reduction loop
+			}
+			spatial++
+		} else {
+			reduce *= lp.Extent
+		}
+	}
+	return spatial > 0 && reduce >= minCrossThreadReduction
+}
+
+// crossThreadReduction spreads a reduction over the threads of a GPU block, as TVM's
+// CrossThreadReduction rule does: the reduction loops are fused and split into rounds ×
+// threads (a sampled thread count), each thread accumulates a partial in shared memory
+// (rfactor), the spatial loops are fused and bound to blockIdx.x, and the partials are
+// combined under the block's loop once the threads are done.
+func crossThreadReduction(st sketchState, name string, opt SpaceOptions) (sketchState, error) {
+	gpu := opt.GPU.withDefaults()
+	s := st.s
+	b, blk, loops, err := tilingTarget(s, name)
+	if err != nil || loops == nil {
+		return st, err
+	}
+	spatial := 0
+	for spatial < len(blk.IterVars) && blk.IterVars[spatial].Kind == Spatial {
+		spatial++
+	}
+	r := loops[spatial]
+	if len(loops)-spatial > 1 {
+		if r, err = s.Fuse(loops[spatial:]...); err != nil {
+			return st, err
+		}
+	}
+	tiles, err := s.SampleThreadTile(r, gpu.MaxThreadsPerBlock)
+	if err != nil {
+		return st, err
+	}
+	split, err := s.Split(r, tiles)
+	if err != nil {
+		return st, err
+	}
+	if err := s.Reorder(split[1], split[0]); err != nil {
+		return st, err
+	}
+	rf, err := s.RFactor(b, split[1], Shared)
+	if err != nil {
+		return st, err
+	}
+	rfLoops, err := s.GetLoops(rf)
+	if err != nil {
+		return st, err
+	}
+	bx := rfLoops[0]
+	if spatial > 1 {
+		if bx, err = s.Fuse(rfLoops[:spatial]...); err != nil {
+			return st, err
+		}
+	}
+	if err := s.Bind(bx, "blockIdx.x"); err != nil {
+		return st, err
+	}
+	if err := s.Bind(rfLoops[spatial], "threadIdx.x"); err != nil {
+		return st, err
+	}
+	if err := s.ReverseComputeAt(b, bx); err != nil {
+		return st, err
+	}
+	st.notes = append(st.notes, name+" cross-thread reduction")
+	return st, nil
+}

@@ -63,6 +63,7 @@ const (
 	KindComputeInline         = "ComputeInline"
 	KindReverseComputeInline  = "ReverseComputeInline"
 	KindDecomposeReduction    = "DecomposeReduction"
+	KindRFactor               = "RFactor"
 	KindSamplePerfectTile     = "SamplePerfectTile"
 	KindSampleCategorical     = "SampleCategorical"
 	KindSampleComputeLocation = "SampleComputeLocation"
@@ -173,6 +174,8 @@ func (in Inst) String() string {
 		args = append(args, strconv.Quote(in.Name))
 	case KindCacheRead, KindCacheWrite:
 		args = append(args, strconv.Itoa(in.N), strconv.Quote(in.Name))
+	case KindRFactor:
+		args = append(args, strconv.Quote(in.Name))
 	case KindSamplePerfectTile:
 		args = append(args, fmt.Sprintf("n=%d", in.N), fmt.Sprintf("max_innermost_factor=%d", in.Max))
 		if len(in.Limits) > 0 {
