@@ -171,7 +171,11 @@ func bestText(e core.Event) string {
 	if e.BestS <= 0 {
 		return "best -"
 	}
-	return fmt.Sprintf("best %s %.2f GFLOP/s %.2f×", seconds(e.BestS), e.BestGFLOPS(), e.Speedup())
+	text := fmt.Sprintf("best %s %.2f GFLOP/s %.2f×", seconds(e.BestS), e.BestGFLOPS(), e.Speedup())
+	if r := e.VendorRatio(); r > 0 {
+		text += fmt.Sprintf(" (%.2f× %s)", r, e.VendorLibrary)
+	}
+	return text
 }
 
 // duration prints a duration rounded for a progress line.

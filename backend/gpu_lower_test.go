@@ -221,9 +221,9 @@ func TestLowerCUDARejects(t *testing.T) {
 	}
 }
 
-// TestCUDABackendWithoutAGPU drives a cuda Backend described from an arch alone: a candidate is
-// lowered to CUDA, built with nvcc and run, and the run's failure says there is no device; a
-// program over the shared-memory limit never reaches the compiler.
+// TestCUDABackendWithoutAGPU drives a cuda Backend described from an arch alone: a candidate and
+// the cuBLAS reference are built with nvcc and run, and each run's failure says there is no
+// device; a program without GPU bindings never reaches the compiler.
 func TestCUDABackendWithoutAGPU(t *testing.T) {
 	if _, err := exec.LookPath("nvidia-smi"); err == nil {
 		t.Skip("this machine has nvidia-smi")
@@ -244,6 +244,17 @@ func TestCUDABackendWithoutAGPU(t *testing.T) {
 	r := be.MeasureCandidate(context.Background(), Candidate{Func: g}, nil)
 	if r.Status != StatusCrash || !strings.Contains(r.Message, "no CUDA device") || !strings.Contains(r.Source, "__global__") {
 		t.Errorf("got %s: %s; want a crash saying there is no CUDA device, after a CUDA build", r.Status, r.Message)
+	}
+	if lib := be.VendorLibrary(scheduletest.Softmax(8, 8)); lib != "" {
+		t.Errorf("softmax has vendor library %q, want none", lib)
+	}
+	v, ok := be.MeasureVendor(context.Background(), scheduletest.Matmul(64, 64, 64, false), nil, 0)
+	if !ok || v.Library != "cuBLAS" || v.Result.Status != StatusCrash || !strings.Contains(v.Result.Message, "no CUDA device") {
+		t.Errorf("cuBLAS: ok %v, %s %s: %s; want cuBLAS built (-lcublas) and its run saying there is no device", ok, v.Library, v.Result.Status, v.Result.Message)
+	}
+	cpu := newTestBackend(t, nil)
+	if _, ok := cpu.MeasureVendor(context.Background(), scheduletest.Matmul(8, 8, 8, false), nil, 0); ok {
+		t.Error("the CPU backend claims a vendor library (none before issue 13)")
 	}
 	unbound := scheduletest.Matmul(8, 8, 8, false)
 	r = be.MeasureCandidate(context.Background(), Candidate{Func: unbound}, nil)

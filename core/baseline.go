@@ -18,12 +18,14 @@ import (
 // latencies, one JSON file per (workload hash, target).
 const BaselinesDir = "baselines"
 
-// Baseline is the measured latency of a task's unscheduled program on a target: what speedups
-// are relative to, and what a candidate's run timeout is derived from.
+// Baseline is a reference latency of a task on a target: its unscheduled program's (what
+// speedups are relative to, and what a candidate's run timeout is derived from) or, with
+// Library set, a vendor library's on the same shapes (what the tuned kernel is compared with).
 type Baseline struct {
 	Workload     string    `json:"workload"`
 	WorkloadHash string    `json:"workload_hash"`
 	Target       string    `json:"target"`
+	Library      string    `json:"library,omitempty"`
 	LatencyS     float64   `json:"latency_s"`
 	LatenciesS   []float64 `json:"latencies_s"`
 	GFLOPS       float64   `json:"gflops"`
@@ -32,21 +34,30 @@ type Baseline struct {
 	Cached bool `json:"-"`
 }
 
-// baselinePath is the cache file of a (workload hash, target) pair.
-func baselinePath(workDir, workloadHash, target string) string {
+// baselinePath is the cache file of a (workload hash, target) pair, or of its vendor library's
+// figure when library is not "".
+func baselinePath(workDir, workloadHash, target, library string) string {
 	sum := sha256.Sum256([]byte(target))
-	return filepath.Join(workDir, BaselinesDir, workloadHash+"-"+hex.EncodeToString(sum[:6])+".json")
+	name := workloadHash + "-" + hex.EncodeToString(sum[:6])
+	if library != "" {
+		name += "-" + library
+	}
+	return filepath.Join(workDir, BaselinesDir, name+".json")
 }
 
 // LoadBaseline reads the cached baseline of a workload on a target; false when there is none
 // (or the file is unreadable, in which case the caller measures again and overwrites it).
 func LoadBaseline(workDir, workloadHash, target string) (Baseline, bool) {
-	data, err := os.ReadFile(baselinePath(workDir, workloadHash, target))
+	return loadReference(workDir, workloadHash, target, "")
+}
+
+func loadReference(workDir, workloadHash, target, library string) (Baseline, bool) {
+	data, err := os.ReadFile(baselinePath(workDir, workloadHash, target, library))
 	if err != nil {
 		return Baseline{}, false
 	}
 	var b Baseline
-	if json.Unmarshal(data, &b) != nil || b.WorkloadHash != workloadHash || b.Target != target || !(b.LatencyS > 0) {
+	if json.Unmarshal(data, &b) != nil || b.WorkloadHash != workloadHash || b.Target != target || b.Library != library || !(b.LatencyS > 0) {
 		return Baseline{}, false
 	}
 	b.Cached = true
@@ -81,10 +92,43 @@ func baseline(ctx context.Context, be *backend.Backend, t *workloads.Task, name,
 		Workload: name, WorkloadHash: workloadHash, Target: target,
 		LatencyS: r.MedianS, LatenciesS: r.LatenciesS, GFLOPS: GFLOPS(t.FLOPs, r.MedianS), Time: time.Now().UTC(),
 	}
-	if err := writeFileAtomic(baselinePath(workDir, workloadHash, target), b); err != nil {
+	if err := writeFileAtomic(baselinePath(workDir, workloadHash, target, ""), b); err != nil {
 		return b, fmt.Errorf("cache the baseline: %w", err)
 	}
 	return b, nil
+}
+
+// vendorBaseline returns the cached figure of the backend's vendor library on a task's shapes
+// or measures it (alone on the CPU gate) and caches it; ok is false when the target has no
+// library for these shapes or its measurement failed (said through note): the run goes on
+// without it.
+func vendorBaseline(ctx context.Context, be *backend.Backend, t *workloads.Task, name, workloadHash, workDir string, ref *backend.Reference, note func(string), gate *cpuGate) (Baseline, bool) {
+	f := t.Func()
+	library := be.VendorLibrary(f)
+	if library == "" {
+		return Baseline{}, false
+	}
+	target := be.Target().String()
+	if b, ok := loadReference(workDir, workloadHash, target, library); ok {
+		return b, true
+	}
+	note(fmt.Sprintf("measuring %s on the same shapes once (cached in %s)", library, filepath.Join(workDir, BaselinesDir)))
+	var v backend.Vendor
+	gate.timed(func() { v, _ = be.MeasureVendor(ctx, f, ref, runTimeout(be, t, 0)) })
+	if !v.Result.OK() {
+		if ctx.Err() == nil {
+			note(fmt.Sprintf("%s on %s: %s: %s; going on without a vendor figure", library, name, v.Result.Status, v.Result.Message))
+		}
+		return Baseline{}, false
+	}
+	b := Baseline{
+		Workload: name, WorkloadHash: workloadHash, Target: target, Library: library,
+		LatencyS: v.Result.MedianS, LatenciesS: v.Result.LatenciesS, GFLOPS: GFLOPS(t.FLOPs, v.Result.MedianS), Time: time.Now().UTC(),
+	}
+	if err := writeFileAtomic(baselinePath(workDir, workloadHash, target, library), b); err != nil {
+		note("cannot cache the vendor figure: " + err.Error())
+	}
+	return b, true
 }
 
 // writeFileAtomic writes v as indented JSON to path through a temporary file and a rename, so

@@ -109,11 +109,18 @@ func (m *measurer) setup() error {
 		}
 		return fmt.Errorf("%s: baseline: %w", name, err)
 	}
+	vendor, hasVendor := vendorBaseline(ctx, be, r.task, name, r.workloadHash, r.opt.WorkDir, m.ref, r.note, r.gate)
+	if err := ctx.Err(); err != nil {
+		return err
+	}
 	m.timeout = CandidateRunTimeout(be.Config(), base.LatencyS, r.opt.Search.RunTimeoutFactor)
 	r.report.BaselineCached, r.report.CandidateTimeoutS = base.Cached, m.timeout.Seconds()
 	m.activity("waiting for proposals")
 	r.board.update(func(b *board) {
 		b.stats.BaselineS = base.LatencyS
+		if hasVendor {
+			b.stats.VendorS, b.stats.VendorLibrary = vendor.LatencyS, vendor.Library
+		}
 		b.timingSince = time.Now()
 		b.emitLocked(EventStart, alwaysSnapshot, nil)
 	})

@@ -43,6 +43,10 @@ type Report struct {
 	BestHash     string   `json:"best_candidate_hash,omitempty"`
 	BestSample   int      `json:"best_sample"`
 
+	// Vendor is the vendor library measured on the same shapes in this run (or cached from an
+	// earlier one); absent when the target has none for this workload.
+	Vendor *VendorFigure `json:"vendor,omitempty"`
+
 	// Failures counts this run's failed candidates by kind: invalid, build_error, timeout,
 	// crash, wrong_result (every kind present, 0 when none).
 	Failures map[Status]int `json:"failures"`
@@ -84,5 +88,21 @@ func newReport(st Stats) *Report {
 		r.BestGFLOPS = floatPtr(st.BestGFLOPS())
 		r.Speedup = floatPtr(st.Speedup())
 	}
+	if st.VendorS > 0 {
+		r.Vendor = &VendorFigure{Library: st.VendorLibrary, LatencyS: st.VendorS, GFLOPS: GFLOPS(st.FLOPs, st.VendorS)}
+		if ratio := st.VendorRatio(); ratio > 0 {
+			r.Vendor.Ratio = floatPtr(ratio)
+		}
+	}
 	return r
+}
+
+// VendorFigure is a vendor library's latency next to the tuned kernel's.
+type VendorFigure struct {
+	Library  string  `json:"library"`
+	LatencyS float64 `json:"latency_s"`
+	GFLOPS   float64 `json:"gflops"`
+	// Ratio is the library's latency over the best latency: above 1 the tuned kernel is
+	// faster (null without a best).
+	Ratio *float64 `json:"ratio"`
 }

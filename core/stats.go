@@ -18,6 +18,10 @@ type Stats struct {
 	FLOPs int64
 	// BaselineS is the unscheduled program's latency (0 until known).
 	BaselineS float64
+	// VendorS is the vendor library's latency on the same shapes, VendorLibrary its name (0
+	// and "" when the target has none for these shapes or it could not be measured).
+	VendorS       float64
+	VendorLibrary string
 	// BestS is the best latency known, earlier runs included (0 = none yet); BestHash its
 	// candidate; BestSample its index in this run's history (0 when it comes from an earlier
 	// run).
@@ -52,6 +56,15 @@ func (s Stats) Speedup() float64 {
 		return 0
 	}
 	return s.BaselineS / s.BestS
+}
+
+// VendorRatio is VendorS / BestS: above 1 the tuned kernel beats the vendor library (0 while
+// either is unknown).
+func (s Stats) VendorRatio() float64 {
+	if !(s.BestS > 0) || !(s.VendorS > 0) {
+		return 0
+	}
+	return s.VendorS / s.BestS
 }
 
 // add counts one measured candidate: history, failures and the best program.

@@ -23,6 +23,7 @@ type PlotPane struct {
 	series    []core.HistoryEntry
 	baselineS float64
 	flops     float64
+	vendor    core.Stats // the vendor library's figure and the best, from the latest event
 }
 
 // NewPlotPane returns an empty plot.
@@ -46,6 +47,7 @@ func (p *PlotPane) Update(msg tea.Msg) tea.Cmd {
 			p.flops = float64(e.FLOPs)
 		}
 		p.series = e.History
+		p.vendor = e.Stats
 	}
 	return nil
 }
@@ -170,7 +172,14 @@ func (p *PlotPane) render(inner, rows int) []string {
 	if p.baselineS > 0 {
 		legend += "  ┄ unscheduled " + shortSeconds(p.baselineS)
 	}
-	legend += "  vendor library: not measured yet"
+	switch {
+	case p.vendor.VendorS > 0 && p.vendor.VendorRatio() > 0:
+		legend += fmt.Sprintf("  %s %s (best %.2f×)", p.vendor.VendorLibrary, shortSeconds(p.vendor.VendorS), p.vendor.VendorRatio())
+	case p.vendor.VendorS > 0:
+		legend += fmt.Sprintf("  %s %s", p.vendor.VendorLibrary, shortSeconds(p.vendor.VendorS))
+	default:
+		legend += "  vendor library: not measured yet"
+	}
 	lines = append(lines, p.st.Dim.Render(fit(legend, inner)))
 	return lines
 }
