@@ -134,6 +134,14 @@ func (b *Backend) Compiler() string {
 	return b.builder.Compiler()
 }
 
+// CompileFlags are the flags candidates are compiled with (nvcc's on a cuda target).
+func (b *Backend) CompileFlags() []string {
+	if b.nvcc != nil {
+		return b.nvcc.Flags()
+	}
+	return b.builder.Flags()
+}
+
 // Config is the configuration in effect, defaults filled in.
 func (b *Backend) Config() Config { return b.cfg }
 

@@ -36,7 +36,8 @@ type ExportResult struct {
 	// Record is the exported record: the fastest successful one whose trace still builds the
 	// program that was measured.
 	Record Record
-	// Files are the paths written: the C kernel, the trace JSON and the TIR program.
+	// Files are the paths written: the kernel (C, or CUDA and its host harness on a GPU), the
+	// trace JSON and the TIR program.
 	Files []string
 	// Skipped counts faster records whose traces no longer build the measured program (the
 	// schedule rules changed since they were measured).
@@ -48,6 +49,10 @@ const (
 	ExportKernelFile  = "kernel.c"
 	ExportTraceFile   = "trace.json"
 	ExportProgramFile = "program.tir"
+	// On a GPU: the CUDA kernels and launcher, and a main that includes them with the
+	// measurement harness (nvcc -O3 -arch=sm_XX -o kernel main.cu).
+	ExportCUDAKernelFile = "kernel.cu"
+	ExportCUDAMainFile   = "main.cu"
 )
 
 // Export writes the best measured schedule of a workload: the C kernel (what was timed, with a
@@ -108,9 +113,21 @@ func Export(opt ExportOptions) (*ExportResult, error) {
 	if built == nil {
 		return nil, fmt.Errorf("none of the %d successful records of %s rebuilds the program that was measured (the schedule rules changed since); tune again", len(ok), w.Name)
 	}
-	kernel, err := backend.LowerC(built, backend.LowerOptions{Precision: schedule.Float32})
+	kernelFile := ExportKernelFile
+	var kernel string
+	var err error
+	if space.GPU != nil {
+		kernelFile = ExportCUDAKernelFile
+		arch := ""
+		if opt.Target.GPU != nil {
+			arch = opt.Target.GPU.Arch
+		}
+		kernel, err = backend.LowerCUDA(built, backend.CUDAOptions{Arch: arch})
+	} else {
+		kernel, err = backend.LowerC(built, backend.LowerOptions{Precision: schedule.Float32})
+	}
 	if err != nil {
-		return nil, fmt.Errorf("lower the best schedule of %s to C: %w", w.Name, err)
+		return nil, fmt.Errorf("lower the best schedule of %s: %w", w.Name, err)
 	}
 	traceJSON, err := trace.MarshalIndent()
 	if err != nil {
@@ -132,9 +149,15 @@ func Export(opt ExportOptions) (*ExportResult, error) {
 		name string
 		data string
 	}{
-		{ExportKernelFile, exportHeader(w, task, res.Record, trace, base, opt) + kernel},
+		{kernelFile, exportHeader(w, task, res.Record, trace, base, opt) + kernel},
 		{ExportTraceFile, string(traceJSON) + "\n"},
 		{ExportProgramFile, schedule.Print(built)},
+	}
+	if space.GPU != nil {
+		files = append(files, struct {
+			name string
+			data string
+		}{ExportCUDAMainFile, cudaMain(built)})
 	}
 	for _, file := range files {
 		path := filepath.Join(opt.OutDir, file.name)
@@ -144,6 +167,20 @@ func Export(opt ExportOptions) (*ExportResult, error) {
 		res.Files = append(res.Files, path)
 	}
 	return res, nil
+}
+
+// cudaMain is the exported CUDA kernel's host program: kernel.cu and the measurement harness
+// colt timed it with.
+func cudaMain(f *schedule.Func) string {
+	return "/*\n" +
+		" * Host program for kernel.cu: the harness colt measured it with. Build and run:\n" +
+		" *   nvcc -O3 -arch=sm_XX -o kernel main.cu\n" +
+		" *   ./kernel OUTPUT_FILE SEED REPEAT MIN_REPEAT_MS [FLUSH_L2]\n" +
+		" * It fills the inputs from SEED (splitmix64, uniform in [-1, 1)), copies them to the GPU,\n" +
+		" * launches the kernels, checks every CUDA call (exit 4 on an error, 5 without a device),\n" +
+		" * writes the outputs to OUTPUT_FILE (raw float32, for comparison with another run or colt's\n" +
+		" * reference) and prints the median-of-repeats timing line.\n" +
+		" */\n#include \"" + ExportCUDAKernelFile + "\"\n" + backend.CUDAHarness(f)
 }
 
 // exportHeader is the comment at the top of an exported kernel.
@@ -280,7 +317,7 @@ func ExportWorkload(cfg Config, name, outDir string, note func(string)) (*Export
 	}
 	res, err := Export(ExportOptions{
 		Workload: w, Store: store, WorkDir: cfg.WorkDir, Target: be.Target(),
-		Compiler: be.Compiler(), CFlags: be.Config().CFlags, OutDir: outDir,
+		Compiler: be.Compiler(), CFlags: be.CompileFlags(), OutDir: outDir,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("export %s: %w", w.Name, err)
