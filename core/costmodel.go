@@ -16,6 +16,14 @@ import (
 // HardwareFor describes a target to the cost model's analytic estimate.
 func HardwareFor(t backend.Target) scoring.Hardware {
 	hw := scoring.Hardware{Cores: max(t.Cores, 1), VectorBytes: max(t.VectorBytes, 16)}
+	if g := t.GPU; g != nil {
+		gpu := scoring.GPUHardware{SMs: g.SMs}
+		if g.MemoryClockKHz > 0 && g.BusWidthBits > 0 {
+			// Double data rate: two transfers per clock.
+			gpu.MemGBps = 2 * float64(g.MemoryClockKHz) * 1e3 * float64(g.BusWidthBits) / 8 / 1e9
+		}
+		hw.GPU = &gpu
+	}
 	for _, c := range t.Caches {
 		switch {
 		case c.Level == 1 && c.Type != "Instruction":

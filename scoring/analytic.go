@@ -14,6 +14,9 @@ type Hardware struct {
 	L1, L2, L3    int64   // cache sizes in bytes (per core for L1/L2)
 	GFLOPSPerCore float64 // peak scalar+vector FMA throughput guess; 0: from VectorBytes
 	MemGBps       float64 // DRAM bandwidth of the whole machine; 0: 10 GB/s per core
+	// GPU, when set, makes the target an NVIDIA GPU: programs with GPU thread bindings are
+	// estimated by the GPU roofline (analytic_gpu.go).
+	GPU *GPUHardware
 }
 
 // clockHz is the clock the model assumes; cycles are converted to seconds with it.
@@ -110,13 +113,21 @@ func (hw Hardware) withDefaults() Hardware {
 //     times the iterations of the loops around it, is the traffic from the level below, at
 //     64 B/cycle from the L2, 32 B/cycle from the L3 (per core used) and hw.MemGBps from DRAM.
 //
-// A store takes the larger of its compute and memory times.
+// A store takes the larger of its compute and memory times. A program bound to GPU threads is
+// estimated by the GPU roofline instead (estimateGPU).
 func Estimate(f *schedule.Func, hw Hardware) (sec float64, err error) {
 	pn, err := analyze(f)
 	if err != nil {
 		return 0, err
 	}
 	hw = hw.withDefaults()
+	if pn.gpu {
+		gpu := GPUHardware{}
+		if hw.GPU != nil {
+			gpu = *hw.GPU
+		}
+		return estimateGPU(pn, gpu), nil
+	}
 	total := 0.0
 	for _, sn := range pn.stores {
 		total += storeCost(pn, sn, hw).total()
