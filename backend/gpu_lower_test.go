@@ -262,3 +262,67 @@ func TestCUDABackendWithoutAGPU(t *testing.T) {
 		t.Errorf("unbound program: got %s: %s; want invalid asking for a blockIdx binding", r.Status, r.Message)
 	}
 }
+
+// TestCUDACandidatesRunOnTheGPU is the check on a machine with an NVIDIA GPU (scripts/gpu-check.sh
+// runs it): for every built-in task at small sizes, the GPU baseline program and sampled GPU
+// candidates are built with nvcc, run and timed on the device and checked against the
+// reference, and cuBLAS is measured on the matmul-shaped ones. Without a GPU it is skipped.
+func TestCUDACandidatesRunOnTheGPU(t *testing.T) {
+	nvcc, _, err := FindNVCC("")
+	if err != nil {
+		t.Skip(err)
+	}
+	ctx := context.Background()
+	gpu, err := DetectGPU(ctx, nvcc, t.TempDir())
+	if err != nil {
+		t.Skipf("no GPU to run on: %v", err)
+	}
+	target := GPUTarget(gpu)
+	be := newTestBackend(t, func(c *Config) { c.Target = &target })
+	opt := gpuSpace()
+	opt.GPU.MaxSharedBytes = gpu.SharedPerBlock
+	rng := rand.New(rand.NewPCG(3, 5))
+	for _, w := range workloads.BuiltinSmall(64) {
+		for _, task := range w.Tasks {
+			name := w.Name + ":" + task.Name
+			f := task.Func()
+			ref, err := be.Reference(ctx, f)
+			if err != nil {
+				t.Fatalf("%s: reference: %v", name, err)
+			}
+			progs := []*schedule.Func{}
+			if g, err := schedule.GPUProgram(f, *opt.GPU); err == nil {
+				progs = append(progs, g)
+			} else {
+				t.Errorf("%s: GPU baseline program: %v", name, err)
+			}
+			sk, err := schedule.DesignSpace(f, opt)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for len(progs) < 4 {
+				tr, err := schedule.SampleCandidate(f, sk[0].Trace, rng)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if g, err := schedule.Build(f, tr, opt); err == nil {
+					progs = append(progs, g)
+				}
+			}
+			for i, g := range progs {
+				if r := be.Measure(ctx, g, ref); !r.OK() {
+					t.Errorf("%s: program %d: %s: %s", name, i, r.Status, r.Message)
+				} else {
+					t.Logf("%s: program %d: %s", name, i, r.Message)
+				}
+			}
+			if v, ok := be.MeasureVendor(ctx, f, ref, 0); ok {
+				if !v.Result.OK() {
+					t.Errorf("%s: cuBLAS: %s: %s", name, v.Result.Status, v.Result.Message)
+				} else {
+					t.Logf("%s: cuBLAS: %s", name, v.Result.Message)
+				}
+			}
+		}
+	}
+}
