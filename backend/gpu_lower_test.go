@@ -326,3 +326,66 @@ func TestCUDACandidatesRunOnTheGPU(t *testing.T) {
 		}
 	}
 }
+
+// TestCUDADynamicSharedMemory: a kernel whose shared memory exceeds the 48 KiB a kernel may
+// declare statically takes it dynamically and its launcher opts in, up to the GPU's maximum;
+// its emulation still matches the reference and nvcc compiles it.
+func TestCUDADynamicSharedMemory(t *testing.T) {
+	f := scheduletest.Matmul(256, 256, 256, false)
+	opt := gpuSpace()
+	opt.GPU.MaxSharedBytes = 227 << 10
+	sk, err := schedule.DesignSpace(f, opt)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rng := rand.New(rand.NewPCG(2, 2))
+	var big *schedule.Func
+	for i := 0; i < 400 && big == nil; i++ {
+		tr, err := schedule.SampleCandidate(f, sk[0].Trace, rng)
+		if err != nil {
+			t.Fatal(err)
+		}
+		g, err := schedule.Build(f, tr, opt)
+		if err != nil {
+			continue
+		}
+		if err := schedule.VerifyGPU(g, schedule.DefaultGPUSpace()); err != nil && strings.Contains(err.Error(), "shared memory per block") {
+			big = g
+		}
+	}
+	if big == nil {
+		t.Fatal("no candidate above 48 KiB of shared memory in 400 samples")
+	}
+	cu, err := LowerCUDA(big, CUDAOptions{Arch: "sm_90"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"extern __shared__", "cudaFuncSetAttribute(", "cudaFuncAttributeMaxDynamicSharedMemorySize"} {
+		if !strings.Contains(cu, want) {
+			t.Errorf("the CUDA lacks %q", want)
+		}
+	}
+	be := newTestBackend(t, func(c *Config) { c.Repeat, c.MinRepeatMs = 1, 0 })
+	ref, err := be.Reference(context.Background(), f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	src, err := LowerGPUEmulation(big)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r := be.MeasureSource(context.Background(), big, src, ref); !r.OK() {
+		t.Errorf("emulation: %s: %s", r.Status, r.Message)
+	}
+	nvcc, _, err := FindNVCC("")
+	if err != nil {
+		t.Skip(err)
+	}
+	bld, err := NewNVCCBuilder(Config{CacheDir: t.TempDir()}, nvcc, "sm_90")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r := bld.BuildAll(context.Background(), []string{cu + CUDAHarness(big)})[0]; r.Err != nil {
+		t.Errorf("nvcc: %v", r.Err)
+	}
+}

@@ -41,13 +41,18 @@ func LowerCUDA(f *schedule.Func, opt CUDAOptions) (string, error) {
 	return l.assembleCUDA(kernels, opt), nil
 }
 
+// staticSharedLimit is the most shared memory a kernel may declare statically; beyond it
+// (up to the GPU's opt-in maximum) it is dynamic shared memory the launcher opts in to.
+const staticSharedLimit = 48 << 10
+
 // cudaKernel is one lowered __global__ function and its launch configuration.
 type cudaKernel struct {
-	name  string
-	grid  [3]int
-	block [3]int
-	text  string
-	first string // the first block's name, for the comment
+	name          string
+	dynamicShared int64 // bytes of dynamic shared memory (0: static arrays only)
+	grid          [3]int
+	block         [3]int
+	text          string
+	first         string // the first block's name, for the comment
 }
 
 func (l *cLowerer) lowerKernel(i int, nest schedule.Stmt) (cudaKernel, error) {
@@ -102,6 +107,15 @@ func (l *cLowerer) lowerKernel(i int, nest schedule.Stmt) (cudaKernel, error) {
 			})
 		}
 	}
+	type array struct {
+		buf       *schedule.Buffer
+		ctype, nm string
+		elems     int64
+		shape     []int
+		offset    int64 // in the dynamic shared memory
+	}
+	var shared, local []array
+	var sharedBytes int64
 	for _, b := range l.statics {
 		if !used[b] || (b.Scope != schedule.Shared && b.Scope != schedule.Local) {
 			continue
@@ -112,11 +126,29 @@ func (l *cLowerer) lowerKernel(i int, nest schedule.Stmt) (cudaKernel, error) {
 		if fp, ok := l.fps[b]; ok {
 			shape = fp.Shape
 		}
+		a := array{buf: b, ctype: ct, nm: n, elems: max(shapeElems(shape), 1), shape: shape}
 		if b.Scope == schedule.Shared {
-			l.line("__shared__ __align__(16) %s %s[%d]; /* %s%s%s */", ct, n, max(shapeElems(shape), 1), b.DType, shapeText(shape), l.scopeNote(b))
+			a.offset = sharedBytes
+			sharedBytes += (a.elems*int64(max(b.DType.Bytes(), 1)) + 15) / 16 * 16
+			shared = append(shared, a)
 		} else {
-			l.line("%s %s[%d]; /* %s%s%s, per thread */", ct, n, max(shapeElems(shape), 1), b.DType, shapeText(shape), l.scopeNote(b))
+			local = append(local, a)
 		}
+	}
+	if sharedBytes > staticSharedLimit {
+		// Above 48 KiB a kernel must take its shared memory dynamically, after opting in.
+		k.dynamicShared = sharedBytes
+		l.line("extern __shared__ __align__(16) unsigned char colt_dynamic_shared[]; /* %d bytes, opted in by the launcher */", sharedBytes)
+	}
+	for _, a := range shared {
+		if k.dynamicShared > 0 {
+			l.line("%s* const %s = (%s*)(colt_dynamic_shared + %d); /* %s%s%s */", a.ctype, a.nm, a.ctype, a.offset, a.buf.DType, shapeText(a.shape), l.scopeNote(a.buf))
+		} else {
+			l.line("__shared__ __align__(16) %s %s[%d]; /* %s%s%s */", a.ctype, a.nm, a.elems, a.buf.DType, shapeText(a.shape), l.scopeNote(a.buf))
+		}
+	}
+	for _, a := range local {
+		l.line("%s %s[%d]; /* %s%s%s, per thread */", a.ctype, a.nm, a.elems, a.buf.DType, shapeText(a.shape), l.scopeNote(a.buf))
 	}
 	l.kernelVars = nil
 	decls := l.body.String()
@@ -203,7 +235,14 @@ func (l *cLowerer) assembleCUDA(kernels []cudaKernel, opt CUDAOptions) string {
 	b.WriteString("\n/* Host launcher: launches the kernels in order on the default stream; the pointers are device\n * pointers. It does not synchronize. */\n")
 	fmt.Fprintf(&b, "void %s(%s) {\n", l.kernel, joinParams(hostParams, "    "))
 	for _, k := range kernels {
-		fmt.Fprintf(&b, "  %s<<<dim3(%d, %d, %d), dim3(%d, %d, %d)>>>(%s);\n", k.name, k.grid[0], k.grid[1], k.grid[2], k.block[0], k.block[1], k.block[2], strings.Join(args, ", "))
+		if k.dynamicShared > 0 {
+			fmt.Fprintf(&b, "  cudaFuncSetAttribute(%s, cudaFuncAttributeMaxDynamicSharedMemorySize, %d); /* opt in above 48 KiB */\n", k.name, k.dynamicShared)
+		}
+		dynamic := ""
+		if k.dynamicShared > 0 {
+			dynamic = fmt.Sprintf(", %d", k.dynamicShared)
+		}
+		fmt.Fprintf(&b, "  %s<<<dim3(%d, %d, %d), dim3(%d, %d, %d)%s>>>(%s);\n", k.name, k.grid[0], k.grid[1], k.grid[2], k.block[0], k.block[1], k.block[2], dynamic, strings.Join(args, ", "))
 	}
 	b.WriteString("}\n")
 	return b.String()

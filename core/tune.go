@@ -84,8 +84,9 @@ func SpaceOptionsFor(t backend.Target) schedule.SpaceOptions {
 		if t.GPU.MaxThreadsPerBlock > 0 {
 			g.MaxThreadsPerBlock = t.GPU.MaxThreadsPerBlock
 		}
-		if t.GPU.SharedPerBlock > 0 {
-			g.MaxSharedBytes = t.GPU.SharedPerBlock
+		// Kernels above the default 48 KiB opt in to the GPU's maximum (dynamic shared memory).
+		if shared := max(t.GPU.SharedPerBlock, t.GPU.SharedPerBlockOptin); shared > 0 {
+			g.MaxSharedBytes = shared
 		}
 		if t.GPU.MaxRegistersPerThread > 0 {
 			g.MaxRegistersPerThread = t.GPU.MaxRegistersPerThread

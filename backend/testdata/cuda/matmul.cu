@@ -12,9 +12,9 @@
 
 /* Kernel matmul_kernel0 (block C_init): grid (64, 1, 1), 16 threads per block. */
 __global__ void __launch_bounds__(16) matmul_kernel0(const float* __restrict__ A, const float* __restrict__ B, float* __restrict__ C) {
-  float C_local[4]; /* float32[2, 2], local, compacted from [64, 64], per thread */
   __shared__ __align__(16) float A_shared[64]; /* float32[4, 16], shared, compacted from [64, 64] */
   __shared__ __align__(16) float B_shared[256]; /* float32[16, 16], shared, compacted from [64, 64] */
+  float C_local[4]; /* float32[2, 2], local, compacted from [64, 64], per thread */
   int32_t i_1_j_1_fused, i_3_init, j_3_init, i_4_init, j_4_init, k_0, ax0_ax1_fused_0, ax0_ax1_fused_2, k_1, i_3, j_3, k_2, i_4, j_4, ax0, ax1; /* loop variables */
   {
     const int32_t i_0_j_0_fused = blockIdx.x;
