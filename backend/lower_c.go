@@ -93,6 +93,7 @@ type cLowerer struct {
 	blockDim   map[string]int                          // the current kernel's threads per axis
 	kernelVars []string                                // the current kernel's loop variables
 	inThread   int                                     // threadIdx loops around the current statement
+	vectorCopy int                                     // lanes of the vector copy being lowered (0: none)
 }
 
 func newLowerer(f *schedule.Func, prec schedule.DType) (*cLowerer, error) {

@@ -183,6 +183,19 @@ func (l *cLowerer) gpuLoop(s *schedule.Loop, name string) error {
 	case schedule.Parallel:
 		return fmt.Errorf("loop %s is parallel: a GPU program has thread bindings instead", s.Var.Name)
 	case schedule.Vectorized, schedule.Unrolled:
+		if n := l.vectorCopyWidth(s); n > 0 {
+			// One aligned float2/float4 copy instead of the loop (the postprocessor proved the
+			// lanes consecutive and aligned in both buffers).
+			l.line("{ /* %s: one float%d copy */", name, n)
+			l.depth++
+			l.line("const %s %s = 0;", l.idxType, name)
+			l.vectorCopy = n
+			err := body()
+			l.vectorCopy = 0
+			l.depth--
+			l.line("}")
+			return err
+		}
 		l.line("#pragma unroll")
 	case schedule.Serial:
 		if l.unroll > 0 && s.Extent > 1 && loopSteps(s) <= l.unroll {
@@ -219,4 +232,37 @@ func (l *cLowerer) onceGuard() string {
 		}
 	}
 	return strings.Join(conds, " && ")
+}
+
+// vectorCopyWidth is the width of the float2/float4 copy a vectorized loop may be lowered to
+// (0: none): the loop carries the postprocessor's AnnVectorCopy, runs exactly that many lanes
+// and holds one block copying a float32 element to the same indices of another buffer, whose
+// compacted rows keep the lanes aligned.
+func (l *cLowerer) vectorCopyWidth(s *schedule.Loop) int {
+	n, ok := s.Annotations.Int(schedule.AnnVectorCopy)
+	if !ok || (n != 2 && n != 4) || int64(s.Extent) != n {
+		return 0
+	}
+	blk, ok := s.Body.(*schedule.Block)
+	if !ok || blk == nil {
+		return 0
+	}
+	st, ok := blk.Body.(*schedule.Store)
+	if !ok || st.Buffer == nil || st.Buffer.DType != schedule.Float32 {
+		return 0
+	}
+	ld, ok := st.Value.(*schedule.Load)
+	if !ok || ld.Buffer == nil || ld.Buffer.DType != schedule.Float32 {
+		return 0
+	}
+	for _, b := range []*schedule.Buffer{st.Buffer, ld.Buffer} {
+		shape := b.Shape
+		if fp, ok := l.fps[b]; ok {
+			shape = fp.Shape
+		}
+		if len(shape) == 0 || int64(shape[len(shape)-1])%n != 0 {
+			return 0
+		}
+	}
+	return int(n)
 }

@@ -266,6 +266,18 @@ func (l *cLowerer) store(s *schedule.Store) error {
 	if l.inputs[s.Buffer] {
 		return fmt.Errorf("store to input %s", s.Buffer.Name)
 	}
+	if l.vectorCopy > 0 {
+		ld, ok := s.Value.(*schedule.Load)
+		if !ok {
+			return fmt.Errorf("vector copy to %s: the value is not a load", s.Buffer.Name)
+		}
+		rhs, err := l.access(ld.Buffer, ld.Indices)
+		if err != nil {
+			return fmt.Errorf("store to %s: %w", s.Buffer.Name, err)
+		}
+		l.line("*(float%d*)&%s = *(const float%d*)&%s;", l.vectorCopy, lhs, l.vectorCopy, rhs)
+		return nil
+	}
 	// Write "C[i] += x" for the update C[i] = C[i] + x (same for -, *).
 	if bin, ok := s.Value.(*schedule.Binary); ok {
 		if ld, ok := bin.A.(*schedule.Load); ok && ld != nil && ld.Buffer == s.Buffer {

@@ -65,6 +65,7 @@ func rewriteCooperativeFetch(s *Schedule, gpu GPUSpace) error {
 				return fmt.Errorf("cooperative fetch %q: loop %s is %s, want serial loops", blk.Name, lp.Var.Name, lp.Kind)
 			}
 		}
+		aligned := alignedCopy(blk, own)
 		rvs := make([]LoopRV, len(own))
 		for i, lp := range own {
 			rvs[i] = s.newLoopRV(lp)
@@ -104,6 +105,10 @@ func rewriteCooperativeFetch(s *Schedule, gpu GPUSpace) error {
 		if vec > 1 {
 			if err := s.Vectorize(split[2]); err != nil {
 				return fmt.Errorf("cooperative fetch %q: %w", blk.Name, err)
+			}
+			if (vec == 2 || vec == 4) && aligned%vec == 0 {
+				lp, _ := s.loopOf(split[2])
+				lp.Annotations = Annotations{AnnVectorCopy: fmt.Sprint(vec)}
 			}
 		}
 	}
@@ -413,4 +418,75 @@ func GPUProgram(f *Func, gpu GPUSpace) (_ *Func, err error) {
 		return nil, fmt.Errorf("GPU program of %s: %w", f.Name, err)
 	}
 	return s.Func(), nil
+}
+
+// AnnVectorCopy marks a vectorized loop whose copy moves one aligned vector per execution: its
+// value (2 or 4) elements are consecutive in both buffers and start at a multiple of it, so
+// the CUDA lowering may copy them as one float2 or float4.
+const AnnVectorCopy = "colt.vector_copy"
+
+// alignedCopy is the largest power of two (at most 4) that divides the start of every row a
+// copy block reads and writes: the block copies a buffer element to its cache at the same
+// indices, its own loops end with the row's innermost dimension, and the row's extent, its
+// offset (every term of the binding outside the own loops) and the source's row length are
+// multiples of it. 1 when nothing is proven.
+func alignedCopy(blk *Block, own []*Loop) int {
+	st, ok := blk.Body.(*Store)
+	if !ok || len(own) == 0 || len(blk.IterVars) == 0 {
+		return 1
+	}
+	ld, ok := st.Value.(*Load)
+	if !ok || ld.Buffer == nil || len(ld.Buffer.Shape) == 0 || !exprsEqual(ld.Indices, st.Indices) {
+		return 1
+	}
+	last := len(blk.IterVars) - 1
+	if v, ok := st.Indices[len(st.Indices)-1].(*Var); !ok || v != blk.IterVars[last].Var {
+		return 1
+	}
+	inner := own[len(own)-1]
+	zero := map[*Var]Expr{}
+	for _, lp := range own {
+		zero[lp.Var] = Int(0)
+	}
+	// The row's binding must be an offset over outer loops plus the innermost own loop.
+	bind := blk.Bindings[last]
+	lin, ok := linearize(bind)
+	if !ok {
+		return 1
+	}
+	found := false
+	for _, t := range lin.terms {
+		if v, isVar := t.atom.(*Var); isVar && v == inner.Var && t.coef == 1 {
+			found = true
+		} else if anyOwn(t.atom, own) {
+			return 1
+		}
+	}
+	if !found {
+		return 1
+	}
+	offset, ok := linearize(Substitute(bind, zero))
+	if !ok {
+		return 1
+	}
+	for a := 4; a > 1; a /= 2 {
+		good := inner.Extent%a == 0 && ld.Buffer.Shape[len(ld.Buffer.Shape)-1]%a == 0 && offset.c%int64(a) == 0
+		for _, t := range offset.terms {
+			good = good && t.coef%int64(a) == 0
+		}
+		if good {
+			return a
+		}
+	}
+	return 1
+}
+
+// anyOwn reports whether an expression uses one of the loops' variables.
+func anyOwn(e Expr, loops []*Loop) bool {
+	for _, lp := range loops {
+		if usesVar(e, lp.Var) {
+			return true
+		}
+	}
+	return false
 }

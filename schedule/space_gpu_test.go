@@ -124,3 +124,50 @@ func equalInts(a, b []int) bool {
 	}
 	return true
 }
+
+// TestVectorCopyOnlyWhenAligned: cooperative fetches are marked for float2/float4 copies only
+// when the rows they copy start at multiples of the width in both buffers: never for the rows
+// of a 63-wide input, sometimes for a 64-wide one.
+func TestVectorCopyOnlyWhenAligned(t *testing.T) {
+	f := scheduletest.Matmul(64, 64, 63, false) // A is 64×63, B 63×64
+	opt := gpuOptions(nil)
+	sk, err := schedule.DesignSpace(f, opt)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rng := rand.New(rand.NewPCG(8, 8))
+	marked := map[string]int{}
+	for i := 0; i < 60; i++ {
+		tr, err := schedule.SampleCandidate(f, sk[0].Trace, rng)
+		if err != nil {
+			t.Fatal(err)
+		}
+		g, err := schedule.Build(f, tr, opt)
+		if err != nil {
+			continue
+		}
+		schedule.WalkStmt(g.Root.Body, func(s schedule.Stmt) bool {
+			lp, ok := s.(*schedule.Loop)
+			if !ok {
+				return true
+			}
+			n, ok := lp.Annotations.Int(schedule.AnnVectorCopy)
+			if !ok {
+				return true
+			}
+			blk, isBlock := lp.Body.(*schedule.Block)
+			if !isBlock || int64(lp.Extent) != n || lp.Kind != schedule.Vectorized {
+				t.Errorf("vector copy of width %d on a %s loop of extent %d", n, lp.Kind, lp.Extent)
+				return true
+			}
+			marked[blk.Name]++
+			return true
+		})
+	}
+	if marked["A_shared"] > 0 {
+		t.Errorf("%d copies of the 63-wide A marked as vector copies", marked["A_shared"])
+	}
+	if marked["B_shared"] == 0 {
+		t.Error("no copy of the 64-wide B marked as a vector copy in 60 samples")
+	}
+}

@@ -15,7 +15,7 @@ __global__ void __launch_bounds__(16) matmul_kernel0(const float* __restrict__ A
   __shared__ __align__(16) float A_shared[64]; /* float32[4, 16], shared, compacted from [64, 64] */
   __shared__ __align__(16) float B_shared[256]; /* float32[16, 16], shared, compacted from [64, 64] */
   float C_local[4]; /* float32[2, 2], local, compacted from [64, 64], per thread */
-  int32_t i_1_j_1_fused, i_3_init, j_3_init, i_4_init, j_4_init, k_0, ax0_ax1_fused_0, ax0_ax1_fused_2, k_1, i_3, j_3, k_2, i_4, j_4, ax0, ax1; /* loop variables */
+  int32_t i_1_j_1_fused, i_3_init, j_3_init, i_4_init, j_4_init, k_0, ax0_ax1_fused_0, k_1, i_3, j_3, k_2, i_4, j_4, ax0, ax1; /* loop variables */
   {
     const int32_t i_0_j_0_fused = blockIdx.x;
     #pragma unroll
@@ -42,12 +42,12 @@ __global__ void __launch_bounds__(16) matmul_kernel0(const float* __restrict__ A
           for (ax0_ax1_fused_0 = 0; ax0_ax1_fused_0 < 1; ++ax0_ax1_fused_0) {
             {
               const int32_t ax0_ax1_fused_1 = threadIdx.x;
-              #pragma unroll
-              for (ax0_ax1_fused_2 = 0; ax0_ax1_fused_2 < 4; ++ax0_ax1_fused_2) {
+              { /* ax0_ax1_fused_2: one float4 copy */
+                const int32_t ax0_ax1_fused_2 = 0;
                 { /* block A_shared */
                   const int32_t v0 = i_0_j_0_fused / 4 * 4 + i_1_j_1_fused * 4 + (ax0_ax1_fused_0 * 64 + ax0_ax1_fused_1 * 4 + ax0_ax1_fused_2) / 16;
                   const int32_t v1 = k_0 * 16 + (ax0_ax1_fused_0 * 64 + ax0_ax1_fused_1 * 4 + ax0_ax1_fused_2) % 16;
-                  A_shared[(v0 - (i_0_j_0_fused / 4 * 4 + i_1_j_1_fused * 4)) * 16 + (v1 - k_0 * 16)] = A[v0 * 64 + v1];
+                  *(float4*)&A_shared[(v0 - (i_0_j_0_fused / 4 * 4 + i_1_j_1_fused * 4)) * 16 + (v1 - k_0 * 16)] = *(const float4*)&A[v0 * 64 + v1];
                 }
               }
             }
@@ -56,12 +56,12 @@ __global__ void __launch_bounds__(16) matmul_kernel0(const float* __restrict__ A
           for (ax0_ax1_fused_0 = 0; ax0_ax1_fused_0 < 8; ++ax0_ax1_fused_0) {
             {
               const int32_t ax0_ax1_fused_1 = threadIdx.x;
-              #pragma unroll
-              for (ax0_ax1_fused_2 = 0; ax0_ax1_fused_2 < 2; ++ax0_ax1_fused_2) {
+              { /* ax0_ax1_fused_2: one float2 copy */
+                const int32_t ax0_ax1_fused_2 = 0;
                 { /* block B_shared */
                   const int32_t v0 = k_0 * 16 + (ax0_ax1_fused_0 * 32 + ax0_ax1_fused_1 * 2 + ax0_ax1_fused_2) / 16;
                   const int32_t v1 = i_0_j_0_fused % 4 * 16 + (ax0_ax1_fused_0 * 32 + ax0_ax1_fused_1 * 2 + ax0_ax1_fused_2) % 16;
-                  B_shared[(v0 - k_0 * 16) * 16 + (v1 - i_0_j_0_fused % 4 * 16)] = B[v0 * 64 + v1];
+                  *(float2*)&B_shared[(v0 - k_0 * 16) * 16 + (v1 - i_0_j_0_fused % 4 * 16)] = *(const float2*)&B[v0 * 64 + v1];
                 }
               }
             }
