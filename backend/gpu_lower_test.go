@@ -389,3 +389,17 @@ func TestCUDADynamicSharedMemory(t *testing.T) {
 		t.Errorf("nvcc: %v", r.Err)
 	}
 }
+
+// TestCUDABackendWithoutNVCC: a cuda backend whose configured nvcc does not exist is a one-line
+// error naming the path and what to do.
+func TestCUDABackendWithoutNVCC(t *testing.T) {
+	gpu, err := GPUForArch("sm_90")
+	if err != nil {
+		t.Fatal(err)
+	}
+	target := GPUTarget(gpu)
+	_, err = New(Config{CacheDir: t.TempDir(), Target: &target, NVCC: filepath.Join(t.TempDir(), "no-nvcc")})
+	if err == nil || !strings.Contains(err.Error(), "nvcc not found") || !strings.Contains(err.Error(), "no-nvcc") || strings.Contains(err.Error(), "\n") {
+		t.Errorf("got %v, want one line saying the configured nvcc is missing", err)
+	}
+}
