@@ -41,26 +41,8 @@ func Harness(f *schedule.Func, precision schedule.DType) string {
 	w := func(format string, args ...any) { fmt.Fprintf(&b, format, args...) }
 	kernel := KernelName(f)
 	params := f.Params
-	inputs := map[*schedule.Buffer]bool{}
-	for _, p := range f.InputParams() {
-		inputs[p] = true
-	}
+	ctypes, ptypes, index := harnessParams(f, precision)
 	outputs := f.OutputParams()
-	index := map[*schedule.Buffer]int{}
-	ctypes := make([]string, len(params))
-	ptypes := make([]string, len(params))
-	for i, p := range params {
-		index[p] = i
-		ct, ok := cType(p.DType, precision)
-		if !ok {
-			ct = "float"
-		}
-		ctypes[i] = ct
-		ptypes[i] = ct + "*"
-		if inputs[p] {
-			ptypes[i] = "const " + ct + "*"
-		}
-	}
 	w("\n/* ---- colt measurement harness v%d (appended to the kernel; not part of it) ---- */\n", HarnessVersion)
 	w("#include <stdint.h>\n#include <stdio.h>\n#include <stdlib.h>\n#include <time.h>\n\n")
 	if len(ptypes) == 0 {
@@ -177,3 +159,28 @@ static void* colt_h_alloc(const char* name, size_t bytes) {
 }
 
 `
+
+// harnessParams are the C element and pointer types of f's parameters, inputs const, and each
+// parameter's position, as every harness declares them.
+func harnessParams(f *schedule.Func, precision schedule.DType) (ctypes, ptypes []string, index map[*schedule.Buffer]int) {
+	inputs := map[*schedule.Buffer]bool{}
+	for _, p := range f.InputParams() {
+		inputs[p] = true
+	}
+	index = map[*schedule.Buffer]int{}
+	ctypes = make([]string, len(f.Params))
+	ptypes = make([]string, len(f.Params))
+	for i, p := range f.Params {
+		index[p] = i
+		ct, ok := cType(p.DType, precision)
+		if !ok {
+			ct = "float"
+		}
+		ctypes[i] = ct
+		ptypes[i] = ct + "*"
+		if inputs[p] {
+			ptypes[i] = "const " + ct + "*"
+		}
+	}
+	return ctypes, ptypes, index
+}

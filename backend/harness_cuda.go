@@ -49,26 +49,8 @@ func CUDAHarness(f *schedule.Func) string {
 	w := func(format string, args ...any) { fmt.Fprintf(&b, format, args...) }
 	kernel := KernelName(f)
 	params := f.Params
-	inputs := map[*schedule.Buffer]bool{}
-	for _, p := range f.InputParams() {
-		inputs[p] = true
-	}
+	ctypes, ptypes, index := harnessParams(f, schedule.Float32)
 	outputs := f.OutputParams()
-	index := map[*schedule.Buffer]int{}
-	ctypes := make([]string, len(params))
-	ptypes := make([]string, len(params))
-	for i, p := range params {
-		index[p] = i
-		ct, ok := cType(p.DType, schedule.Float32)
-		if !ok {
-			ct = "float"
-		}
-		ctypes[i] = ct
-		ptypes[i] = ct + "*"
-		if inputs[p] {
-			ptypes[i] = "const " + ct + "*"
-		}
-	}
 	w("\n/* ---- colt CUDA measurement harness (inputs as harness v%d; appended to the kernel; not part of it) ---- */\n", HarnessVersion)
 	w("#include <cuda_runtime.h>\n#include <stdint.h>\n#include <stdio.h>\n#include <stdlib.h>\n\n")
 	if len(ptypes) == 0 {
