@@ -73,33 +73,12 @@ int main(int argc, char** argv) {
 	args := make([]string, len(params))
 	for i, p := range params {
 		args[i] = fmt.Sprintf("p%d", i)
-		n := max(p.Elems(), 0)
-		w("  %s* p%d = (%s*)colt_h_alloc(\"%s\", %dULL * sizeof(%s)); /* %s%s */\n",
-			ctypes[i], i, ctypes[i], cStringSafe(p.Name), n, ctypes[i], p.DType, shapeText(p.Shape))
-		w("  { uint64_t s = seed ^ (0xD1B54A32D192ED03ULL * %dULL); for (uint64_t i = 0; i < %dULL; ++i) p%d[i] = (%s)colt_h_uniform(&s); }\n",
-			i+1, n, i, ctypes[i])
+		writeHostInput(&b, i, p, ctypes[i])
 	}
 	call := "colt_h_fn(" + strings.Join(args, ", ") + ");"
 	w("  %s /* the checked call, also the warm-up */\n", call)
-	w(`  if (out_path[0] != '\0') {
-    FILE* out = fopen(out_path, "wb");
-    if (out == NULL) {
-      perror("colt harness: cannot open the output file");
-      return 3;
-    }
-`)
-	for _, o := range outputs {
-		i := index[o]
-		n := max(o.Elems(), 0)
-		w("    if (fwrite(p%d, sizeof(%s), %dULL, out) != %dULL) { perror(\"colt harness: cannot write output %s\"); return 3; }\n",
-			i, ctypes[i], n, n, cStringSafe(o.Name))
-	}
-	w(`    if (fclose(out) != 0) {
-      perror("colt harness: cannot write the output file");
-      return 3;
-    }
-  }
-  if (repeat <= 0) return 0;
+	writeOutputFile(&b, outputs, index, ctypes)
+	w(`  if (repeat <= 0) return 0;
   double* seconds = (double*)colt_h_alloc("timings", (size_t)repeat * sizeof(double));
   long long number = 1;
   for (int r = 0; r < repeat; ++r) {
@@ -183,4 +162,38 @@ func harnessParams(f *schedule.Func, precision schedule.DType) (ctypes, ptypes [
 		}
 	}
 	return ctypes, ptypes, index
+}
+
+// writeHostInput declares parameter i of a harness in host memory and fills it with the seeded
+// values every harness uses (so one cached reference checks them all).
+func writeHostInput(b *strings.Builder, i int, p *schedule.Buffer, ctype string) {
+	n := max(p.Elems(), 0)
+	fmt.Fprintf(b, "  %s* p%d = (%s*)colt_h_alloc(\"%s\", %dULL * sizeof(%s)); /* %s%s */\n",
+		ctype, i, ctype, cStringSafe(p.Name), n, ctype, p.DType, shapeText(p.Shape))
+	fmt.Fprintf(b, "  { uint64_t s = seed ^ (0xD1B54A32D192ED03ULL * %dULL); for (uint64_t i = 0; i < %dULL; ++i) p%d[i] = (%s)colt_h_uniform(&s); }\n",
+		i+1, n, i, ctype)
+}
+
+// writeOutputFile writes the harness code that saves the host copies of the outputs to
+// OUTPUT_FILE (raw, in order), exiting with status 3 when it cannot.
+func writeOutputFile(b *strings.Builder, outputs []*schedule.Buffer, index map[*schedule.Buffer]int, ctypes []string) {
+	b.WriteString(`  if (out_path[0] != '\0') {
+    FILE* out = fopen(out_path, "wb");
+    if (out == NULL) {
+      perror("colt harness: cannot open the output file");
+      return 3;
+    }
+`)
+	for _, o := range outputs {
+		i := index[o]
+		n := max(o.Elems(), 0)
+		fmt.Fprintf(b, "    if (fwrite(p%d, sizeof(%s), %dULL, out) != %dULL) { perror(\"colt harness: cannot write output %s\"); return 3; }\n",
+			i, ctypes[i], n, n, cStringSafe(o.Name))
+	}
+	b.WriteString(`    if (fclose(out) != 0) {
+      perror("colt harness: cannot write the output file");
+      return 3;
+    }
+  }
+`)
 }

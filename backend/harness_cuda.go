@@ -68,11 +68,7 @@ func CUDAHarness(f *schedule.Func) string {
 		args[i] = fmt.Sprintf("d%d", i)
 		n := max(p.Elems(), 0)
 		name := cStringSafe(p.Name)
-		w("  %s* p%d = (%s*)colt_h_alloc(\"%s\", %dULL * sizeof(%s)); /* %s%s */\n",
-			ctypes[i], i, ctypes[i], name, n, ctypes[i], p.DType, shapeText(p.Shape))
-		// Byte-identical to Harness's fill line: the same values as the CPU reference.
-		w("  { uint64_t s = seed ^ (0xD1B54A32D192ED03ULL * %dULL); for (uint64_t i = 0; i < %dULL; ++i) p%d[i] = (%s)colt_h_uniform(&s); }\n",
-			i+1, n, i, ctypes[i])
+		writeHostInput(&b, i, p, ctypes[i]) // the same values as the CPU reference
 		w("  %s* d%d = (%s*)colt_h_device_alloc(\"%s\", %dULL * sizeof(%s));\n", ctypes[i], i, ctypes[i], name, n, ctypes[i])
 		w("  colt_h_check(cudaMemcpy(d%d, p%d, %dULL * sizeof(%s), cudaMemcpyHostToDevice), \"cudaMemcpy of %s to the device\");\n",
 			i, i, n, ctypes[i], name)
@@ -87,25 +83,7 @@ func CUDAHarness(f *schedule.Func) string {
 		w("  colt_h_check(cudaMemcpy(p%d, d%d, %dULL * sizeof(%s), cudaMemcpyDeviceToHost), \"cudaMemcpy of output %s to the host\");\n",
 			i, i, n, ctypes[i], cStringSafe(o.Name))
 	}
-	w(`  if (out_path[0] != '\0') {
-    FILE* out = fopen(out_path, "wb");
-    if (out == NULL) {
-      perror("colt harness: cannot open the output file");
-      return 3;
-    }
-`)
-	for _, o := range outputs {
-		i := index[o]
-		n := max(o.Elems(), 0)
-		w("    if (fwrite(p%d, sizeof(%s), %dULL, out) != %dULL) { perror(\"colt harness: cannot write output %s\"); return 3; }\n",
-			i, ctypes[i], n, n, cStringSafe(o.Name))
-	}
-	w(`    if (fclose(out) != 0) {
-      perror("colt harness: cannot write the output file");
-      return 3;
-    }
-  }
-`)
+	writeOutputFile(&b, outputs, index, ctypes)
 	w("%s", cudaTimedTail(call, "the launcher "+kernel))
 	return b.String()
 }
