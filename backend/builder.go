@@ -262,23 +262,19 @@ func builderNVCCArch(arch string) (string, error) {
 	return a, nil
 }
 
-// builderFindNVCC resolves the nvcc command: the configured one, else nvcc on PATH, else the CUDA
-// toolkit's default location.
+// builderFindNVCC resolves the nvcc command (FindNVCC's search), keeping arguments given after
+// it (such as "-ccbin g++-11").
 func builderFindNVCC(configured string) (string, []string, error) {
-	tries := []string{"nvcc", "/usr/local/cuda/bin/nvcc"}
-	if strings.TrimSpace(configured) != "" {
-		tries = []string{configured}
+	fields := strings.Fields(configured)
+	name := ""
+	if len(fields) > 0 {
+		name, fields = fields[0], fields[1:]
 	}
-	for _, t := range tries {
-		fields := strings.Fields(t)
-		if path, err := exec.LookPath(fields[0]); err == nil {
-			if abs, err := filepath.Abs(path); err == nil {
-				path = abs
-			}
-			return path, fields[1:], nil
-		}
+	path, _, err := FindNVCC(name)
+	if err != nil {
+		return "", nil, err
 	}
-	return "", nil, fmt.Errorf("no nvcc found (tried %s): install the CUDA toolkit or set the nvcc path", strings.Join(tries, ", "))
+	return path, fields, nil
 }
 
 // builderNVCCProbe is compiled once by NewNVCCBuilder to check nvcc, the host compiler and
