@@ -222,6 +222,9 @@ func printTuneSummary(out io.Writer, r *core.Report, desc, workDir string) {
 			best += " (from an earlier run)"
 		}
 		fmt.Fprintf(tw, "best\t%s\n", best)
+		if *r.Speedup < 1 {
+			fmt.Fprintf(tw, "warning\tthe best candidate is SLOWER than the unscheduled program (%.2f×): use the unscheduled program, or search longer\n", *r.Speedup)
+		}
 	} else if r.Samples+r.PreviousSamples == 0 {
 		fmt.Fprintf(tw, "best\tnone: no candidate was measured\n")
 	} else {

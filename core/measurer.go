@@ -207,7 +207,7 @@ func (m *measurer) measured(c *Candidate, res backend.Result) (*measuredSample, 
 	rec := Record{
 		Workload: r.opt.Workload.Name, WorkloadHash: r.workloadHash, Target: r.target, CandidateHash: c.Hash,
 		Trace: trace, Status: res.Status, Strategy: r.opt.Strategy.Name(), Proposer: proposerLabel(c),
-		Seed: r.opt.Seed, Sample: sample,
+		Seed: r.opt.Seed, Sample: sample, BuildS: res.BuildS,
 	}
 	if !res.OK() {
 		rec.Message = res.Message
@@ -227,7 +227,7 @@ func (m *measurer) measured(c *Candidate, res backend.Result) (*measuredSample, 
 	}
 	s.record = rec
 	s.entry = HistoryEntry{Sample: sample, Status: s.Status, LatencyS: s.LatencyS, Hash: c.Hash,
-		Proposer: c.Proposer, Mutator: c.Mutator, Message: rec.Message}
+		Proposer: c.Proposer, Mutator: c.Mutator, Message: rec.Message, BuildS: res.BuildS}
 	for _, cb := range measureCallbacks() {
 		if err := cb.run(m, s); err != nil {
 			return nil, fmt.Errorf("%s of sample %d: %w", cb.name, sample, err)

@@ -28,6 +28,7 @@ type Record struct {
 	LatencyS      float64         `json:"latency_s,omitempty"` // median, only for status ok
 	LatenciesS    []float64       `json:"latencies_s,omitempty"`
 	MaxRelErr     float64         `json:"max_rel_err,omitempty"`
+	BuildS        float64         `json:"build_s,omitempty"` // compile seconds (0 when the build cache answered or nothing was built)
 	Strategy      string          `json:"strategy"`
 	Proposer      string          `json:"proposer,omitempty"` // model or strategy that proposed it
 	Seed          uint64          `json:"seed"`

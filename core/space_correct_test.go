@@ -3,6 +3,7 @@ package core
 import (
 	"context"
 	"math/rand/v2"
+	"slices"
 	"sort"
 	"testing"
 	"time"
@@ -174,5 +175,61 @@ func BenchmarkSampledCandidatesFullSize(b *testing.B) {
 				}
 			})
 		}
+	}
+}
+
+// TestThePlainSketchOnlyParallelizesVectorizesUnrolls checks the sketch that keeps every
+// search at least as fast as the unscheduled program: every built-in task with a tiled block
+// has it; its candidates keep the program's loops (no split, reorder, cache or compute-at),
+// run their outer loop in parallel, and compile, run and match the reference for real.
+func TestThePlainSketchOnlyParallelizesVectorizesUnrolls(t *testing.T) {
+	be := testBackend(t)
+	ctx := context.Background()
+	rng := rand.New(rand.NewPCG(31, 32))
+	opt := schedule.DefaultSpaceOptions(be.Target().Cores)
+	names, tasks := builtinTasks(workloads.BuiltinSmall(24))
+	allowed := map[string]bool{schedule.KindGetBlock: true, schedule.KindAnnotate: true, schedule.KindSampleCategorical: true}
+	for _, name := range names {
+		t.Run(name, func(t *testing.T) {
+			f := tasks[name].Func()
+			sketches, err := schedule.DesignSpace(f, opt)
+			if err != nil {
+				t.Fatal(err)
+			}
+			i := slices.IndexFunc(sketches, func(s schedule.Sketch) bool { return s.Name == schedule.PlainSketch })
+			if i < 0 {
+				t.Fatalf("no %q sketch among %d", schedule.PlainSketch, len(sketches))
+			}
+			tr, err := schedule.SampleCandidate(f, sketches[i].Trace, rng)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, in := range tr.Insts {
+				if !allowed[in.Kind] {
+					t.Errorf("the plain sketch has a %s instruction:\n%s", in.Kind, tr)
+				}
+			}
+			prog, err := schedule.Build(f, tr, opt)
+			if err != nil {
+				t.Fatal(err)
+			}
+			parallel := false
+			schedule.WalkStmt(prog.Root.Body, func(s schedule.Stmt) bool {
+				if l, ok := s.(*schedule.Loop); ok && l.Kind == schedule.Parallel {
+					parallel = true
+				}
+				return true
+			})
+			if !parallel {
+				t.Errorf("no parallel loop:\n%s", schedule.Print(prog))
+			}
+			ref, err := be.Reference(ctx, f)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if r := be.MeasureCandidate(ctx, backend.Candidate{Func: prog}, ref); !r.OK() {
+				t.Errorf("%s: %s\n%s", r.Status, r.Message, schedule.Print(prog))
+			}
+		})
 	}
 }

@@ -98,6 +98,8 @@ type HistoryEntry struct {
 	Hash, Proposer, Mutator string
 	// Message says why a failed candidate failed.
 	Message string
+	// BuildS is the candidate's compile time in seconds (0 when the build cache answered).
+	BuildS float64
 }
 
 // historyJSON is HistoryEntry as reports write it: latencies null when there are none.
@@ -110,12 +112,13 @@ type historyJSON struct {
 	Proposer   string   `json:"proposer,omitempty"`
 	Mutator    string   `json:"mutator,omitempty"`
 	Message    string   `json:"message,omitempty"`
+	BuildS     float64  `json:"build_s,omitempty"`
 }
 
 // MarshalJSON writes the entry with null latencies where there are none.
 func (h HistoryEntry) MarshalJSON() ([]byte, error) {
 	return json.Marshal(historyJSON{Sample: h.Sample, Status: h.Status, LatencyS: floatPtr(h.LatencyS), BestSoFarS: floatPtr(h.BestSoFarS),
-		Hash: h.Hash, Proposer: h.Proposer, Mutator: h.Mutator, Message: h.Message})
+		Hash: h.Hash, Proposer: h.Proposer, Mutator: h.Mutator, Message: h.Message, BuildS: h.BuildS})
 }
 
 // UnmarshalJSON reads what MarshalJSON writes.

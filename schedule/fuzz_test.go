@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 	"math/rand/v2"
+	"slices"
 	"testing"
 
 	"colt/schedule"
@@ -230,6 +231,7 @@ func TestComputeLocationMutatorMovesABlock(t *testing.T) {
 		t.Fatal("no ComputeLocation mutator")
 	}
 	moved := 0
+	sketches = slices.DeleteFunc(sketches, func(s schedule.Sketch) bool { return s.Name == schedule.PlainSketch })
 	for i := 0; i < 12; i++ {
 		tr, err := schedule.SampleCandidate(prog, sketches[i%len(sketches)].Trace, rng)
 		if err != nil {

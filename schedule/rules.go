@@ -51,6 +51,13 @@ func DesignSpace(f *Func, opt SpaceOptions) (_ []Sketch, err error) {
 		}
 		states = next
 	}
+	// The plain sketch keeps the program's loops and only parallelizes, vectorizes and
+	// unrolls them: for blocks with little data reuse, tiling can only lose, and this sketch
+	// keeps every search able to reach at least the unscheduled program's speed on the
+	// target's cores.
+	if len(states) != 1 || len(states[0].notes) > 0 {
+		states = append(states, sketchState{s: New(f, rng), notes: []string{PlainSketch}})
+	}
 	sketches := make([]Sketch, 0, len(states))
 	for _, st := range states {
 		if err := parallelizeVectorizeUnroll(st.s, opt); err != nil {
@@ -58,12 +65,16 @@ func DesignSpace(f *Func, opt SpaceOptions) (_ []Sketch, err error) {
 		}
 		name := strings.Join(st.notes, "; ")
 		if name == "" {
-			name = "no tiling"
+			name = PlainSketch
 		}
 		sketches = append(sketches, Sketch{Name: name, Trace: st.s.Trace()})
 	}
 	return sketches, nil
 }
+
+// PlainSketch names the CPU sketch that keeps the program's loops as they are and only
+// parallelizes, vectorizes and unrolls them.
+const PlainSketch = "parallelize, vectorize, unroll only"
 
 func (o SpaceOptions) withDefaults() SpaceOptions {
 	d := DefaultSpaceOptions(o.Cores)
