@@ -79,6 +79,7 @@ type Tuner struct {
 // so that a trace builds the same program everywhere on one machine.
 func SpaceOptionsFor(t backend.Target) schedule.SpaceOptions {
 	opt := schedule.DefaultSpaceOptions(t.Cores)
+	opt.SIMDLanes = t.VectorBytes / 4
 	if t.Kind == backend.KindCUDA && t.GPU != nil {
 		g := schedule.DefaultGPUSpace()
 		if t.GPU.MaxThreadsPerBlock > 0 {

@@ -17,6 +17,9 @@ type Buffer struct {
 	Shape []int
 	DType DType
 	Scope Scope
+	// Constant marks an input whose values are the same on every call (a layer's weights): a
+	// schedule may store it in another layout, packed once before the calls (PackPanels).
+	Constant bool
 }
 
 // NewBuffer returns a global-scope buffer.

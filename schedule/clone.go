@@ -13,11 +13,21 @@ type cloner struct {
 // the copy can be scheduled while the original stays as it was.
 func CloneFunc(f *Func) *Func {
 	c := &cloner{vars: map[*Var]*Var{}, bufs: map[*Buffer]*Buffer{}}
+	return c.function(f)
+}
+
+// function copies f with the cloner's maps.
+func (c *cloner) function(f *Func) *Func {
 	out := &Func{Name: f.Name, Params: make([]*Buffer, len(f.Params))}
 	for i, p := range f.Params {
 		out.Params[i] = c.buf(p)
 	}
 	out.Root = c.stmt(f.Root).(*Block)
+	for _, p := range f.Packings {
+		if p != nil {
+			out.Packings = append(out.Packings, &Packing{Original: c.buf(p.Original), Packed: c.buf(p.Packed), Factor: p.Factor})
+		}
+	}
 	return out
 }
 
@@ -28,7 +38,7 @@ func (c *cloner) buf(b *Buffer) *Buffer {
 	if nb, ok := c.bufs[b]; ok {
 		return nb
 	}
-	nb := &Buffer{Name: b.Name, Shape: append([]int(nil), b.Shape...), DType: b.DType, Scope: b.Scope}
+	nb := &Buffer{Name: b.Name, Shape: append([]int(nil), b.Shape...), DType: b.DType, Scope: b.Scope, Constant: b.Constant}
 	c.bufs[b] = nb
 	return nb
 }

@@ -87,6 +87,12 @@ func instTable() map[string]instInfo {
 			}
 			return nil, s.Annotate(args[0].rv(), in.Name, args[1].int())
 		}},
+		KindPackPanels: {"pack_panels", func(s *Schedule, in Inst, args []rvArg) ([]int, error) {
+			if err := wantArgs(args, 1, false); err != nil {
+				return nil, err
+			}
+			return nil, s.PackPanels(in.Name, args[0].int())
+		}},
 		KindCacheRead: {"cache_read", func(s *Schedule, in Inst, args []rvArg) ([]int, error) {
 			if err := wantArgs(args, 1, false); err != nil {
 				return nil, err

@@ -270,6 +270,9 @@ func (s *Schedule) computeLocations(b *Block) []*Loop {
 	}
 	var out []*Loop
 	for _, lp := range loopsAbove(s.pathTo(readers[0])) {
+		if _, micro := lp.Annotations[AnnMicroKernel]; micro {
+			break // a micro-kernel's nest holds its one block and nothing else
+		}
 		if _, err := s.checkComputeAt(b, lp); err == nil {
 			out = append(out, lp)
 		}

@@ -167,6 +167,11 @@ func (p *printer) function(f *Func) {
 	p.line("def %s(%s):", name, strings.Join(params, ", "))
 	p.indent++
 	p.line(`T.func_attr({"global_symbol": %q, "tir.noalias": T.bool(True)})`, name)
+	for _, pk := range f.Packings {
+		if pk != nil && pk.Original != nil && pk.Packed != nil {
+			p.line("# %s is the constant input %s%s packed once before the calls: %s", p.defineBuffer(pk.Packed), pk.Original.Name, shapeText(pk.Original.Shape), pk.Layout())
+		}
+	}
 	if f.Root == nil {
 		p.line("pass")
 		p.indent--

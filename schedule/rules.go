@@ -87,6 +87,7 @@ func (o SpaceOptions) withDefaults() SpaceOptions {
 	if len(o.UnrollSteps) > 0 {
 		d.UnrollSteps = o.UnrollSteps
 	}
+	d.SIMDLanes = max(o.SIMDLanes, 0)
 	if o.GPU != nil {
 		g := o.GPU.withDefaults()
 		d.GPU = &g
@@ -297,7 +298,13 @@ func multiLevelTiling(st sketchState, name string, opt SpaceOptions) ([]sketchSt
 	if loops == nil {
 		return []sketchState{st}, nil
 	}
-	levels, err := tileByKind(s, blk, loops, opt.MaxInnermostFactor, 6, []int{0, 1, 3, 5}, []int{2, 4}, nil, nil) // S0 S1 R0 S2 R1 S3
+	var micro []sketchState
+	if opt.SIMDLanes > 0 {
+		if mk, err := microKernelTiling(st.fork(), name, opt); err == nil {
+			micro = append(micro, mk)
+		}
+	}
+	levels, err := tileByKind(s, blk, loops, opt.MaxInnermostFactor, 6, []int{0, 1, 3, 5}, []int{2, 4}, tileLimits{}) // S0 S1 R0 S2 R1 S3
 	if err != nil {
 		return nil, err
 	}
@@ -341,7 +348,54 @@ func multiLevelTiling(st sketchState, name string, opt SpaceOptions) ([]sketchSt
 		}
 		out = append(out, trial)
 	}
-	return out, nil
+	return append(out, micro...), nil
+}
+
+// microKernelTiling tiles a block "SSRSRS" with a small innermost spatial tile S3 (at most 4
+// per iterator, 4 vectors along the last one) and asks for a vector micro-kernel at R1, so the
+// S3 tile's accumulators stay in registers across the R1 reduction; an element-wise epilogue
+// is fused at tile level 1.
+func microKernelTiling(st sketchState, name string, opt SpaceOptions) (sketchState, error) {
+	s := st.s
+	_, blk, loops, err := tilingTarget(s, name)
+	if err != nil || loops == nil {
+		return st, fmt.Errorf("micro-kernel tiling of %s: no loops to tile", name)
+	}
+	limits := tileLimits{spatial: []int{0, 0, 0, 4}, lastSpatial: []int{0, 0, 0, 4 * opt.SIMDLanes}}
+	levels, lastTiles, err := tileByKindWithTiles(s, blk, loops, max(opt.MaxInnermostFactor, 4*opt.SIMDLanes), 6, []int{0, 1, 3, 5}, []int{2, 4}, limits)
+	if err != nil {
+		return st, err
+	}
+	if len(levels[4]) == 0 {
+		return st, fmt.Errorf("micro-kernel tiling of %s: no reduction loop", name)
+	}
+	if err := s.MicroKernel(levels[4][0], opt.SIMDLanes); err != nil {
+		return st, err
+	}
+	// The nest's shape does not depend on the sampled tile sizes: a block whose accesses do
+	// not suit a micro-kernel (say, the last loop strides through an operand) gets no sketch.
+	if lp, err := s.loopOf(levels[4][0]); err != nil {
+		return st, err
+	} else if _, err := planMicroKernelShape(lp, true); err != nil {
+		return st, err
+	}
+	st.notes = append(st.notes, name+" tiled SSRSRS with a vector micro-kernel")
+	// Constant operands the micro-kernel reads as vectors are packed in panels of the vector
+	// tile, so each reduction step reads the next few cache lines in order instead of a row
+	// of a large matrix (TVM's layout rewrite).
+	if len(lastTiles) == 4 {
+		for _, p := range contiguousConstants(s.fn, blk) {
+			if err := s.PackPanels(p.Name, lastTiles[3]); err == nil {
+				st.notes = append(st.notes, p.Name+" packed in panels")
+			}
+		}
+	}
+	if epilogue := fusableEpilogue(s.fn, blk); epilogue != nil && len(levels[0]) > 0 {
+		if cb, err := s.GetBlock(epilogue.Name); err == nil && s.ReverseComputeAt(cb, levels[0][len(levels[0])-1]) == nil {
+			st.notes = append(st.notes, fmt.Sprintf("epilogue %s fused at tile level 1", epilogue.Name))
+		}
+	}
+	return st, nil
 }
 
 // iterIndexOfLoop finds which iterator the i-th loop of a trivially bound block drives.
@@ -445,24 +499,51 @@ func parallelizeVectorizeUnroll(s *Schedule, opt SpaceOptions) error {
 	return s.Annotate(root, AnnUnroll, v)
 }
 
+// tileLimits are the preferred upper bounds of the tiles tileByKind samples (see
+// SampleLimitedTile), per iterator kind; lastSpatial, when not nil, replaces spatial for the
+// block's last spatial iterator (the one a vector micro-kernel walks).
+type tileLimits struct {
+	spatial, reduce, lastSpatial []int
+}
+
 // tileByKind splits every loop of a trivially bound block into sampled tiles, spatial loops
 // into len(spatialAt) tiles placed at those levels and reduction loops into len(reduceAt) at
-// theirs (limits, when not nil, bound each kind's tiles; see SampleLimitedTile), and reorders
-// the tiles level by level. It returns the loops of each level.
-func tileByKind(s *Schedule, blk *Block, loops []LoopRV, maxInnermost, nLevels int, spatialAt, reduceAt, spatialLimits, reduceLimits []int) ([][]LoopRV, error) {
+// theirs, each within its limits, and reorders the tiles level by level. It returns the loops
+// of each level.
+func tileByKind(s *Schedule, blk *Block, loops []LoopRV, maxInnermost, nLevels int, spatialAt, reduceAt []int, limits tileLimits) ([][]LoopRV, error) {
+	levels, _, err := tileByKindWithTiles(s, blk, loops, maxInnermost, nLevels, spatialAt, reduceAt, limits)
+	return levels, err
+}
+
+// tileByKindWithTiles is tileByKind that also returns the sampled tile sizes of the block's
+// last spatial loop, outermost first.
+func tileByKindWithTiles(s *Schedule, blk *Block, loops []LoopRV, maxInnermost, nLevels int, spatialAt, reduceAt []int, limits tileLimits) ([][]LoopRV, []IntRV, error) {
+	var lastTiles []IntRV
 	levels := make([][]LoopRV, nLevels)
+	lastSpatial := -1
+	for i := range loops {
+		if blk.IterVars[iterIndexOfLoop(blk, loops, s, i)].Kind == Spatial {
+			lastSpatial = i
+		}
+	}
 	for i, l := range loops {
-		at, lim := spatialAt, spatialLimits
-		if blk.IterVars[iterIndexOfLoop(blk, loops, s, i)].Kind == Reduce {
-			at, lim = reduceAt, reduceLimits
+		at, lim := spatialAt, limits.spatial
+		switch {
+		case blk.IterVars[iterIndexOfLoop(blk, loops, s, i)].Kind == Reduce:
+			at, lim = reduceAt, limits.reduce
+		case i == lastSpatial && limits.lastSpatial != nil:
+			lim = limits.lastSpatial
 		}
 		tiles, err := s.SampleLimitedTile(l, len(at), maxInnermost, lim)
 		if err != nil {
-			return nil, err
+			return nil, nil, err
+		}
+		if i == lastSpatial {
+			lastTiles = tiles
 		}
 		split, err := s.Split(l, tiles)
 		if err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 		for k, level := range at {
 			levels[level] = append(levels[level], split[k])
@@ -473,9 +554,9 @@ func tileByKind(s *Schedule, blk *Block, loops []LoopRV, maxInnermost, nLevels i
 		order = append(order, lv...)
 	}
 	if err := s.Reorder(order...); err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	return levels, nil
+	return levels, lastTiles, nil
 }
 
 // tilingTarget finds a block for multi-level tiling and its loops; loops is nil when they are

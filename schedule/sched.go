@@ -78,11 +78,7 @@ func (s *Schedule) Trace() *Trace { return s.trace }
 // handles are copied, the random source is shared.
 func (s *Schedule) Copy() *Schedule {
 	c := &cloner{vars: map[*Var]*Var{}, bufs: map[*Buffer]*Buffer{}, stmts: map[Stmt]Stmt{}}
-	fn := &Func{Name: s.fn.Name, Params: make([]*Buffer, len(s.fn.Params))}
-	for i, p := range s.fn.Params {
-		fn.Params[i] = c.buf(p)
-	}
-	fn.Root = c.stmt(s.fn.Root).(*Block)
+	fn := c.function(s.fn)
 	out := &Schedule{fn: fn, trace: s.trace.Copy(), rng: s.rng, rvs: make([]rvEntry, len(s.rvs))}
 	for i, e := range s.rvs {
 		if e.block != nil {

@@ -17,6 +17,10 @@ type SpaceOptions struct {
 	MaxInnermostFactor int
 	// UnrollSteps are the auto-unroll steps sampled for the root block (TVM's 0, 16, 64, 512).
 	UnrollSteps []int
+	// SIMDLanes is the number of float32 lanes of one CPU vector register (16 for AVX-512);
+	// when set, each tiled block also gets a sketch with a vector micro-kernel of that width.
+	// 0: no micro-kernel sketches (TVM's space).
+	SIMDLanes int
 	// GPU, when set, makes the target a CUDA GPU with these limits: the GPU design space,
 	// postprocessors, verifier and mutators apply instead of the CPU's.
 	GPU *GPUSpace

@@ -159,7 +159,7 @@ func gpuMultiLevelTiling(st sketchState, name string, opt SpaceOptions) (sketchS
 	inner := min(4, regs)
 	spatialLimits := []int{0, rootLimit(gpu.MaxVThreads, spatial), rootLimit(gpu.MaxThreadsPerBlock, spatial), max(1, regs/inner), inner}
 	reduceLimits := []int{0, 16, 4}
-	levels, err := tileByKind(s, blk, loops, opt.MaxInnermostFactor, 8, []int{0, 1, 2, 5, 7}, []int{3, 4, 6}, spatialLimits, reduceLimits) // S0 S1 S2 R0 R1 S3 R2 S4
+	levels, err := tileByKind(s, blk, loops, opt.MaxInnermostFactor, 8, []int{0, 1, 2, 5, 7}, []int{3, 4, 6}, tileLimits{spatial: spatialLimits, reduce: reduceLimits}) // S0 S1 S2 R0 R1 S3 R2 S4
 	if err != nil {
 		return st, err
 	}

@@ -138,6 +138,9 @@ type Func struct {
 	Name   string
 	Params []*Buffer
 	Root   *Block
+	// Packings are the constant inputs the schedule stores in another layout; their Packed
+	// buffers are among Params, in the place of the inputs as declared.
+	Packings []*Packing
 }
 
 // Blocks returns every block below the root in program order.

@@ -22,7 +22,7 @@ type Inst struct {
 	Inputs  []string `json:"inputs,omitempty"`
 	Outputs []string `json:"outputs,omitempty"`
 	// Name is a block name (GetBlock), an annotation key (Annotate), a storage scope
-	// (CacheRead, CacheWrite) or a thread axis (Bind).
+	// (CacheRead, CacheWrite), a thread axis (Bind) or a parameter (PackPanels).
 	Name string `json:"name,omitempty"`
 	// N is a count or index: tiles (SamplePerfectTile), buffer index (CacheRead, CacheWrite).
 	N int `json:"n,omitempty"`
@@ -64,6 +64,7 @@ const (
 	KindReverseComputeInline  = "ReverseComputeInline"
 	KindDecomposeReduction    = "DecomposeReduction"
 	KindRFactor               = "RFactor"
+	KindPackPanels            = "PackPanels"
 	KindSamplePerfectTile     = "SamplePerfectTile"
 	KindSampleCategorical     = "SampleCategorical"
 	KindSampleComputeLocation = "SampleComputeLocation"
@@ -176,6 +177,8 @@ func (in Inst) String() string {
 		args = append(args, strconv.Itoa(in.N), strconv.Quote(in.Name))
 	case KindRFactor:
 		args = append(args, strconv.Quote(in.Name))
+	case KindPackPanels:
+		args = append([]string{strconv.Quote(in.Name)}, prefixed("factor=", args)...)
 	case KindSamplePerfectTile:
 		args = append(args, fmt.Sprintf("n=%d", in.N), fmt.Sprintf("max_innermost_factor=%d", in.Max))
 		if len(in.Limits) > 0 {

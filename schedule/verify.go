@@ -127,6 +127,9 @@ func (v *verifier) function(f *Func) {
 	if len(f.Root.IterVars) != 0 {
 		v.report("%d iterators on the root block", "none", len(f.Root.IterVars))
 	}
+	for _, p := range checkPackings(f) {
+		v.report("%s", "packings whose packed buffers are parameters of the panel shape", p)
+	}
 	v.allocs(f.Root.Allocs)
 	v.stmt(f.Root.Body)
 }
@@ -237,6 +240,11 @@ func (v *verifier) loop(l *Loop) {
 	}
 	if l.Kind != ThreadBound && l.Thread != "" {
 		v.report("thread axis %q on a %s loop", "a thread axis only on thread-bound loops", l.Thread, l.Kind)
+	}
+	if _, ok := l.Annotations[AnnMicroKernel]; ok {
+		if _, err := PlanMicroKernel(l); err != nil {
+			v.report("%v", "a nest a micro-kernel can replace", err)
+		}
 	}
 	v.stmt(l.Body)
 }

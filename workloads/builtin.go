@@ -23,6 +23,7 @@ func matmul(desc string, m, k, n int, weight string) Spec {
 		Description: desc,
 		Sizes:       map[string]any{"B": 1, "M": m, "K": k, "N": n},
 		Inputs:      []string{"X[B, M, K]", weight + "[K, N]"},
+		Constants:   []string{weight},
 		Stages:      []string{fmt.Sprintf("O[b, m, n] += X[b, m, k] * %s[k, n]", weight)},
 	}
 }
@@ -34,6 +35,7 @@ func swiglu(desc string, m, d, f int, down bool) Spec {
 		Description: desc,
 		Sizes:       map[string]any{"B": 1, "M": m, "D": d, "F": f},
 		Inputs:      []string{"X[B, M, D]", "Wg[D, F]", "Wu[D, F]"},
+		Constants:   []string{"Wg", "Wu"},
 		Stages: []string{
 			"G[b, m, f] += X[b, m, k] * Wg[k, f]",
 			"U[b, m, f] += X[b, m, k] * Wu[k, f]",
@@ -42,6 +44,7 @@ func swiglu(desc string, m, d, f int, down bool) Spec {
 	}
 	if down {
 		s.Inputs = append(s.Inputs, "Wd[F, D]")
+		s.Constants = append(s.Constants, "Wd")
 		s.Stages = append(s.Stages, "O[b, m, n] += H[b, m, f] * Wd[f, n]")
 	}
 	return s
@@ -72,6 +75,7 @@ func builtinDefs() []builtinDef {
 			Description: "FLUX VAE 3x3 convolution: 128 → 128 channels, 64x64, stride 1, padding 1 (NCHW)",
 			Sizes:       map[string]any{"N": 1, "C": 128, "K": 128, "H": 64, "W": 64},
 			Inputs:      []string{"X[N, C, H, W]", "Wt[K, C, 3, 3]"},
+			Constants:   []string{"Wt"},
 			Tensors:     []string{"Xp[N, C, H + 2, W + 2]", "Y[N, K, H, W]"},
 			Stages: []string{
 				"Xp[n, c, h, w] = pad(X[n, c, h - 1, w - 1])",
@@ -104,6 +108,7 @@ func builtinDefs() []builtinDef {
 					Description: "Llama-3-8B RMSNorm of 16 tokens × 4096 with eps 1e-5 and a weight vector",
 					Sizes:       map[string]any{"B": 1, "M": 16, "D": 4096},
 					Inputs:      []string{"X[B, M, D]", "Wn[D]"},
+					Constants:   []string{"Wn"},
 					Stages: []string{
 						"SS[b, m] += X[b, m, k] * X[b, m, k]",
 						"R[b, m] = rsqrt(SS[b, m] / D + 1e-5)",

@@ -120,6 +120,9 @@ func compile(funcName string, spec Spec, verify bool) (*program, error) {
 	if err != nil {
 		return nil, err
 	}
+	if err := c.markConstants(spec.Constants); err != nil {
+		return nil, err
+	}
 	isOut := map[*tensorInfo]bool{}
 	for _, t := range outputs {
 		isOut[t] = true
@@ -215,6 +218,27 @@ func (c *compiler) checkWritable(name string) error {
 		return fmt.Errorf("%s is an input; inputs are read-only, write a new tensor", name)
 	case t != nil && t.stage >= 0:
 		return fmt.Errorf("%s is already written by stage %d; each tensor is written by exactly one stage", name, t.stage+1)
+	}
+	return nil
+}
+
+// markConstants marks the inputs Spec.Constants names as constant.
+func (c *compiler) markConstants(names []string) error {
+	var inputs []string
+	for _, t := range c.inputs {
+		inputs = append(inputs, t.name)
+	}
+	seen := map[string]bool{}
+	for _, n := range names {
+		t := c.tensors[n]
+		switch {
+		case seen[n]:
+			return fmt.Errorf("constants: %s is listed twice", n)
+		case t == nil || !t.input:
+			return fmt.Errorf("constants: %s is not an input%s (inputs: %s)", n, suggest(n, inputs), strings.Join(inputs, ", "))
+		}
+		seen[n] = true
+		t.buf.Constant = true
 	}
 	return nil
 }

@@ -13,6 +13,10 @@ type Spec struct {
 	Sizes map[string]any `toml:"sizes"`
 	// Inputs declares the input tensors with their shapes, e.g. "X[N, C, H, W]".
 	Inputs []string `toml:"inputs"`
+	// Constants names the inputs whose values are the same on every call (a layer's weights):
+	// a schedule may keep them in another layout, packed once before the calls, as inference
+	// frameworks do with weights.
+	Constants []string `toml:"constants"`
 	// Tensors optionally declares the shapes of intermediate and output tensors, e.g.
 	// "Xp[N, C, H + 2, W + 2]"; needed when a shape cannot be inferred from the stages.
 	Tensors []string `toml:"tensors"`

@@ -40,6 +40,10 @@ type interp struct {
 func Run(f *schedule.Func, seed uint64) [][]float64 {
 	it := &interp{bufs: map[*schedule.Buffer][]float64{}, env: map[*schedule.Var]float64{}}
 	for i, p := range f.Params {
+		if pk := f.PackingOf(p); pk != nil {
+			it.bufs[p] = pk.PackValues(HarnessInputs(seed, i, pk.Original.Elems()))
+			continue
+		}
 		it.bufs[p] = HarnessInputs(seed, i, p.Elems())
 	}
 	for _, a := range f.Root.Allocs {
