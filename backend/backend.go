@@ -84,6 +84,7 @@ type Backend struct {
 	phase         sync.RWMutex
 	runs          atomic.Int64
 	referenceRuns atomic.Int64
+	cpuLibs       []cpuLibrary // the CPU vendor libraries; nil: defaultCPULibraries (tests override)
 }
 
 // New detects the target (unless cfg.Target is set), finds the C compiler and prepares the
@@ -238,6 +239,7 @@ type Built struct {
 
 	runTimeout time.Duration
 	failed     *Result
+	env        []string // KEY=VALUE settings for its run, beyond OMP_NUM_THREADS (a vendor library's)
 }
 
 // BuildBatch lowers and compiles candidates in parallel (at most Config.BuildWorkers compilers
@@ -331,7 +333,7 @@ func (b *Backend) runOne(ctx context.Context, bt Built, ref *Reference) Result {
 	}
 	spec := runSpec{
 		binary: bt.Binary, outPath: outPath, seed: b.cfg.Seed, repeat: b.cfg.Repeat,
-		minRepeatMs: b.cfg.MinRepeatMs, threads: b.threads(), timeout: timeout,
+		minRepeatMs: b.cfg.MinRepeatMs, threads: b.threads(), timeout: timeout, env: bt.env,
 	}
 	if b.nvcc != nil {
 		spec.extraArgs = []string{"0"}

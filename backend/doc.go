@@ -5,6 +5,12 @@
 // TVM timing protocol, and checks its outputs against a double-precision reference of the
 // unscheduled program that is computed once and cached on disk.
 //
+// Vendor references (vendor.go): for matmul- and convolution-shaped programs it also builds and
+// times what a user could call instead of a tuned kernel, on the same inputs and with the same
+// check: cuBLAS on a GPU, oneDNN and OpenBLAS on the CPU. A CPU reference is the unscheduled
+// program's C with each recognised block's loop nest replaced by library calls
+// (vendor_blocks.go recognises the blocks, vendor_cpu.go writes the calls).
+//
 // Measurement discipline: timing is never overlapped with compilation. Callers alternate: build
 // a batch (BuildBatch, parallel), then run it (RunBatch, serial). The Backend enforces this for
 // its own work with a phase lock: builds share it, timed runs take it exclusively, so a timed run

@@ -7,6 +7,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -245,16 +246,22 @@ func TestCUDABackendWithoutAGPU(t *testing.T) {
 	if r.Status != StatusCrash || !strings.Contains(r.Message, "no CUDA device") || !strings.Contains(r.Source, "__global__") {
 		t.Errorf("got %s: %s; want a crash saying there is no CUDA device, after a CUDA build", r.Status, r.Message)
 	}
-	if lib := be.VendorLibrary(scheduletest.Softmax(8, 8)); lib != "" {
-		t.Errorf("softmax has vendor library %q, want none", lib)
+	if libs := be.VendorLibraries(scheduletest.Softmax(8, 8)); libs != nil {
+		t.Errorf("softmax has vendor libraries %q, want none", libs)
 	}
-	v, ok := be.MeasureVendor(context.Background(), scheduletest.Matmul(64, 64, 64, false), nil, 0)
+	if libs := be.VendorLibraries(scheduletest.Matmul(64, 64, 64, false)); !slices.Equal(libs, []string{"cuBLAS"}) {
+		t.Errorf("matmul on a GPU: vendor libraries %q, want [cuBLAS]", libs)
+	}
+	if _, ok := be.MeasureVendor(context.Background(), scheduletest.Matmul(64, 64, 64, false), "oneDNN", nil, 0); ok {
+		t.Error("the CUDA backend measures oneDNN")
+	}
+	v, ok := be.MeasureVendor(context.Background(), scheduletest.Matmul(64, 64, 64, false), "cuBLAS", nil, 0)
 	if !ok || v.Library != "cuBLAS" || v.Result.Status != StatusCrash || !strings.Contains(v.Result.Message, "no CUDA device") {
 		t.Errorf("cuBLAS: ok %v, %s %s: %s; want cuBLAS built (-lcublas) and its run saying there is no device", ok, v.Library, v.Result.Status, v.Result.Message)
 	}
 	cpu := newTestBackend(t, nil)
-	if _, ok := cpu.MeasureVendor(context.Background(), scheduletest.Matmul(8, 8, 8, false), nil, 0); ok {
-		t.Error("the CPU backend claims a vendor library (none before issue 13)")
+	if _, ok := cpu.MeasureVendor(context.Background(), scheduletest.Matmul(8, 8, 8, false), "cuBLAS", nil, 0); ok {
+		t.Error("the CPU backend claims cuBLAS")
 	}
 	unbound := scheduletest.Matmul(8, 8, 8, false)
 	r = be.MeasureCandidate(context.Background(), Candidate{Func: unbound}, nil)
@@ -316,7 +323,7 @@ func TestCUDACandidatesRunOnTheGPU(t *testing.T) {
 					t.Logf("%s: program %d: %s", name, i, r.Message)
 				}
 			}
-			if v, ok := be.MeasureVendor(ctx, f, ref, 0); ok {
+			if v, ok := be.MeasureVendor(ctx, f, "cuBLAS", ref, 0); ok {
 				if !v.Result.OK() {
 					t.Errorf("%s: cuBLAS: %s: %s", name, v.Result.Status, v.Result.Message)
 				} else {

@@ -46,10 +46,16 @@ const maxGCCUnroll = 65534
 // parameter nor allocated in an enclosing block, a wrong number of indices, ...) is an error;
 // LowerC never panics on a program that passes its checks.
 func LowerC(f *schedule.Func, opt LowerOptions) (string, error) {
+	return lowerCWith(f, opt, nil)
+}
+
+// lowerCWith is LowerC with a hook that may replace loop nests by other C (nil: none).
+func lowerCWith(f *schedule.Func, opt LowerOptions, hook nestHook) (string, error) {
 	l, err := newLowerer(f, opt.Precision)
 	if err != nil {
 		return "", err
 	}
+	l.hook = hook
 	if err := l.lowerBody(); err != nil {
 		return "", fmt.Errorf("lower %s to C: %w", f.Name, err)
 	}
@@ -64,6 +70,22 @@ func Prototype(f *schedule.Func) (string, error) {
 		return "", err
 	}
 	return l.signature() + ";", nil
+}
+
+// nestHook lets a caller replace loop nests of the program being lowered by other C: the CPU
+// vendor references replace each recognised block's nest by library calls (vendor_cpu.go).
+type nestHook interface {
+	// nest returns the lines (relative indentation included) that replace loop s and
+	// everything in it, or false to lower s as usual. name gives a buffer's C identifier
+	// (parameters and the root block's intermediates have one); a non-nil error fails the
+	// lowering.
+	nest(s *schedule.Loop, name func(*schedule.Buffer) (string, bool)) (lines []string, ok bool, err error)
+	// headerLines are added to the translation unit's header comment (after its first line).
+	headerLines() []string
+	// prelude is C placed at file scope after the includes and helper functions, before the
+	// intermediates: the library's includes and the functions the replacing lines call. It
+	// is asked for after the body is lowered.
+	prelude() string
 }
 
 // cLowerer holds the state of one lowering.
@@ -85,6 +107,7 @@ type cLowerer struct {
 	unroll  int64                    // current auto-unroll max step (0: none)
 	statics []*schedule.Buffer       // root allocations, emitted at file scope
 	reduced map[*schedule.Var]bool   // loop variables some reduction iterator is bound to
+	hook    nestHook                 // replaces loop nests by library calls (vendor_cpu.go); nil: none
 
 	// GPU programs (lower_gpu.go).
 	mode       lowerMode
@@ -260,6 +283,11 @@ func (l *cLowerer) assemble() string {
 	var b strings.Builder
 	b.WriteString("/*\n")
 	fmt.Fprintf(&b, " * colt kernel %q, lowered from the scheduled IR by colt's C backend.\n", commentSafe(l.f.Name))
+	if l.hook != nil {
+		for _, line := range l.hook.headerLines() {
+			b.WriteString(strings.TrimRight(" * "+commentSafe(line), " ") + "\n")
+		}
+	}
 	if l.prec == schedule.Float64 {
 		b.WriteString(" * Double-precision reference: every float buffer, constant and intrinsic in double.\n")
 	} else {
@@ -272,6 +300,12 @@ func (l *cLowerer) assemble() string {
 	if h := l.helperText(); h != "" {
 		b.WriteString("\n")
 		b.WriteString(h)
+	}
+	if l.hook != nil {
+		if p := l.hook.prelude(); p != "" {
+			b.WriteString("\n")
+			b.WriteString(p)
+		}
 	}
 	if len(l.statics) > 0 {
 		b.WriteString("\n/* Intermediate buffers of the root block. */\n")

@@ -62,6 +62,18 @@ func (l *cLowerer) loop(s *schedule.Loop) error {
 	if l.bound[s.Var] {
 		return fmt.Errorf("loop variable %s is already bound by an enclosing loop or block", s.Var.Name)
 	}
+	if l.hook != nil && l.mode == modeC {
+		lines, ok, err := l.hook.nest(s, func(b *schedule.Buffer) (string, bool) { return l.names.lookup(b) })
+		if err != nil {
+			return fmt.Errorf("loop %s: %w", s.Var.Name, err)
+		}
+		if ok {
+			for _, line := range lines {
+				l.line("%s", line)
+			}
+			return nil
+		}
+	}
 	savedPar, savedSimd, savedUnroll := l.inPar, l.inSimd, l.unroll
 	defer func() { l.inPar, l.inSimd, l.unroll = savedPar, savedSimd, savedUnroll }()
 	if n, ok := s.Annotations.Int(AutoUnrollKey); ok {

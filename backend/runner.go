@@ -23,6 +23,7 @@ type runSpec struct {
 	threads     int
 	timeout     time.Duration
 	extraArgs   []string // after the four harness arguments (the CUDA harness's FLUSH_L2)
+	env         []string // KEY=VALUE settings added to (and replacing) the environment
 }
 
 // runOutcome is what one run produced. status is "" when the process exited cleanly with
@@ -38,7 +39,8 @@ type runOutcome struct {
 }
 
 // runBinary runs a harness binary in its own process group with stdin on /dev/null,
-// OMP_NUM_THREADS set, and a timeout after which the whole group is killed with SIGKILL.
+// OMP_NUM_THREADS and spec.env set (each replacing a setting of the same name), and a timeout
+// after which the whole group is killed with SIGKILL.
 // Classification: killed at the deadline → timeout ("still running after 5s; killed");
 // terminated by a signal → crash ("crashed with SIGSEGV"); non-zero exit → crash ("exited with
 // status 3: <last stderr line>"); missing or unparsable timing line → crash.
@@ -49,7 +51,7 @@ func runBinary(ctx context.Context, spec runSpec) runOutcome {
 		strconv.Itoa(spec.repeat), strconv.Itoa(spec.minRepeatMs)}, spec.extraArgs...)
 	cmd := exec.CommandContext(rctx, spec.binary, args...)
 	cmd.Stdin = nil // the null device
-	cmd.Env = append(withoutEnv(os.Environ(), "OMP_NUM_THREADS"), "OMP_NUM_THREADS="+strconv.Itoa(max(spec.threads, 1)))
+	cmd.Env = runEnv(os.Environ(), append([]string{"OMP_NUM_THREADS=" + strconv.Itoa(max(spec.threads, 1))}, spec.env...))
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 	cmd.Cancel = func() error { return syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL) }
 	cmd.WaitDelay = 2 * time.Second
@@ -136,6 +138,16 @@ func parseTiming(stdout string, repeat int) (int, []float64, error) {
 		return n, lat, nil
 	}
 	return 0, nil, fmt.Errorf("exited without printing a timing line")
+}
+
+// runEnv is env with each KEY=VALUE of set added in place of any setting of the same key.
+func runEnv(env, set []string) []string {
+	out := env
+	for _, kv := range set {
+		key, _, _ := strings.Cut(kv, "=")
+		out = withoutEnv(out, key)
+	}
+	return append(out, set...)
 }
 
 func withoutEnv(env []string, key string) []string {

@@ -43,7 +43,8 @@ type MatmulSpec struct {
 // anything else: other or more blocks (including scheduled programs with cache stages),
 // intermediates, predicates, other init values, indices that are not plain iterators, sizes
 // that do not match the iterator extents or do not fit cuBLAS's int dimensions. It never
-// panics on a malformed function.
+// panics on a malformed function. (The block itself is recognized as the CPU vendor
+// references recognize a matmul block of a multi-block function.)
 func MatmulShape(f *schedule.Func) (MatmulSpec, bool) {
 	if checkIR(f) != nil || len(f.Root.Allocs) > 0 {
 		return MatmulSpec{}, false
@@ -52,133 +53,15 @@ func MatmulShape(f *schedule.Func) (MatmulSpec, bool) {
 	if len(blocks) != 1 {
 		return MatmulSpec{}, false
 	}
-	blk := blocks[0]
-	if blk.Predicate != nil || len(blk.Allocs) > 0 {
+	spec, ok := blockMatmul(blocks[0])
+	if !ok {
 		return MatmulSpec{}, false
 	}
-	body, ok1 := blk.Body.(*schedule.Store)
-	init, ok2 := blk.Init.(*schedule.Store)
-	if !ok1 || !ok2 || body == nil || init == nil || body.Buffer == nil || init.Buffer != body.Buffer {
+	if outs := f.OutputParams(); len(outs) != 1 || outs[0] != spec.C {
 		return MatmulSpec{}, false
 	}
-	C := body.Buffer
-	iters := map[*schedule.Var]schedule.IterVar{}
-	reduce := 0
-	for _, iv := range blk.IterVars {
-		if _, dup := iters[iv.Var]; dup || iv.Extent <= 0 || iv.Extent > math.MaxInt32 {
-			return MatmulSpec{}, false
-		}
-		iters[iv.Var] = iv
-		if iv.Kind == schedule.Reduce {
-			reduce++
-		}
-	}
-	cIdx, ok := plainVars(body.Indices)
-	if !ok || len(cIdx) < 2 || reduce != 1 || len(blk.IterVars) != len(cIdx)+1 {
-		return MatmulSpec{}, false
-	}
-	for _, v := range cIdx {
-		if iv, ok := iters[v]; !ok || iv.Kind != schedule.Spatial {
-			return MatmulSpec{}, false
-		}
-	}
-	var k *schedule.Var
-	for _, iv := range blk.IterVars {
-		if iv.Kind == schedule.Reduce {
-			k = iv.Var
-		}
-	}
-	batch, i, j := cIdx[:len(cIdx)-2], cIdx[len(cIdx)-2], cIdx[len(cIdx)-1]
-	// init: C[same indices] = 0.
-	if iIdx, ok := plainVars(init.Indices); !ok || !slices.Equal(iIdx, cIdx) || !isZero(init.Value) {
-		return MatmulSpec{}, false
-	}
-	// body: C[...] = C[...] + L1 * L2, in either order.
-	sum, ok := body.Value.(*schedule.Binary)
-	if !ok || sum == nil || sum.Op != schedule.Add {
-		return MatmulSpec{}, false
-	}
-	prod := sum.B
-	if !isLoadOf(sum.A, C, cIdx) {
-		if !isLoadOf(sum.B, C, cIdx) {
-			return MatmulSpec{}, false
-		}
-		prod = sum.A
-	}
-	mul, ok := prod.(*schedule.Binary)
-	if !ok || mul == nil || mul.Op != schedule.Mul {
-		return MatmulSpec{}, false
-	}
-	l1, ok1 := mul.A.(*schedule.Load)
-	l2, ok2 := mul.B.(*schedule.Load)
-	if !ok1 || !ok2 || l1 == nil || l2 == nil {
-		return MatmulSpec{}, false
-	}
-	spec := MatmulSpec{Batch: 1, M: iters[i].Extent, N: iters[j].Extent, K: iters[k].Extent, C: C, Params: f.Params}
-	batchShape := make([]int, len(batch))
-	for n, v := range batch {
-		batchShape[n] = iters[v].Extent
-		spec.Batch *= iters[v].Extent
-		if spec.Batch > math.MaxInt32 {
-			return MatmulSpec{}, false
-		}
-	}
-	// Each operand: optional batch prefix, then two of i, j, k.
-	operand := func(l *schedule.Load) (rest []*schedule.Var, batched bool, ok bool) {
-		idx, ok := plainVars(l.Indices)
-		switch {
-		case !ok:
-			return nil, false, false
-		case len(batch) > 0 && len(idx) == len(batch)+2 && slices.Equal(idx[:len(batch)], batch):
-			return idx[len(batch):], true, true
-		case len(idx) == 2:
-			return idx, false, true
-		}
-		return nil, false, false
-	}
-	r1, b1, ok1 := operand(l1)
-	r2, b2, ok2 := operand(l2)
-	if !ok1 || !ok2 {
-		return MatmulSpec{}, false
-	}
-	if slices.Contains(r2, i) { // A is the operand that holds i
-		l1, l2, r1, r2, b1, b2 = l2, l1, r2, r1, b2, b1
-	}
-	switch {
-	case slices.Equal(r1, []*schedule.Var{i, k}):
-	case slices.Equal(r1, []*schedule.Var{k, i}):
-		spec.TransA = true
-	default:
-		return MatmulSpec{}, false
-	}
-	switch {
-	case slices.Equal(r2, []*schedule.Var{k, j}):
-	case slices.Equal(r2, []*schedule.Var{j, k}):
-		spec.TransB = true
-	default:
-		return MatmulSpec{}, false
-	}
-	spec.A, spec.B, spec.BatchedA, spec.BatchedB = l1.Buffer, l2.Buffer, b1, b2
-	if spec.A == nil || spec.B == nil || spec.A == C || spec.B == C {
-		return MatmulSpec{}, false
-	}
-	if outs := f.OutputParams(); len(outs) != 1 || outs[0] != C {
-		return MatmulSpec{}, false
-	}
-	// Every buffer's shape is exactly its indices' extents, so the flattened layout holds.
-	want := func(batched bool, rows, cols *schedule.Var) []int {
-		out := []int{}
-		if batched {
-			out = append(out, batchShape...)
-		}
-		return append(out, iters[rows].Extent, iters[cols].Extent)
-	}
-	if !slices.Equal(C.Shape, want(true, i, j)) ||
-		!slices.Equal(spec.A.Shape, want(spec.BatchedA, r1[0], r1[1])) ||
-		!slices.Equal(spec.B.Shape, want(spec.BatchedB, r2[0], r2[1])) {
-		return MatmulSpec{}, false
-	}
-	if spec.validate() != nil {
+	spec.Params = f.Params
+	if spec.validate() != nil { // A, B and C are parameters
 		return MatmulSpec{}, false
 	}
 	return spec, true

@@ -104,17 +104,18 @@ func baseline(ctx context.Context, be *backend.Backend, t *workloads.Task, name,
 // without it.
 func vendorBaseline(ctx context.Context, be *backend.Backend, t *workloads.Task, name, workloadHash, workDir string, ref *backend.Reference, note func(string), gate *cpuGate) (Baseline, bool) {
 	f := t.Func()
-	library := be.VendorLibrary(f)
-	if library == "" {
+	libraries := be.VendorLibraries(f)
+	if len(libraries) == 0 {
 		return Baseline{}, false
 	}
+	library := libraries[0]
 	target := be.Target().String()
 	if b, ok := loadReference(workDir, workloadHash, target, library); ok {
 		return b, true
 	}
 	note(fmt.Sprintf("measuring %s on the same shapes once (cached in %s)", library, filepath.Join(workDir, BaselinesDir)))
 	var v backend.Vendor
-	gate.timed(func() { v, _ = be.MeasureVendor(ctx, f, ref, runTimeout(be, t, 0)) })
+	gate.timed(func() { v, _ = be.MeasureVendor(ctx, f, library, ref, runTimeout(be, t, 0)) })
 	if !v.Result.OK() {
 		if ctx.Err() == nil {
 			note(fmt.Sprintf("%s on %s: %s: %s; going on without a vendor figure", library, name, v.Result.Status, v.Result.Message))
