@@ -93,15 +93,22 @@ func printMeasurements(out io.Writer, res *core.WorkloadMeasurement) {
 				seconds(m.MedianS), seconds(m.MinS), seconds(m.MaxS), m.SpreadPct, len(m.LatencyS), m.Number)
 			fmt.Fprintf(tw, "throughput\t%.3f GFLOP/s (%.4g GFLOP per run)\n", m.GFLOPS, float64(m.FLOPs)/1e9)
 		}
+		for _, v := range m.Vendors {
+			fmt.Fprintf(tw, "%s\t%s\n", v.Library, vendorText(v))
+		}
 		tw.Flush()
 		return
 	}
 	fmt.Fprintln(tw)
-	fmt.Fprintln(tw, "TASK\tWEIGHT\tSTATUS\tMEDIAN\tGFLOP/s\tMAX REL ERR")
+	fmt.Fprintln(tw, "TASK\tWEIGHT\tSTATUS\tMEDIAN\tGFLOP/s\tMAX REL ERR\tVENDOR LIBRARIES")
 	var total float64
 	allOK := true
 	for _, m := range ms {
-		fmt.Fprintf(tw, "%s\t×%d\t%s\t%s\t%.3f\t%.2g\n", m.Task, m.Weight, m.Status, seconds(m.MedianS), m.GFLOPS, m.MaxRelErr)
+		var libs []string
+		for _, v := range m.Vendors {
+			libs = append(libs, v.Library+" "+vendorText(v))
+		}
+		fmt.Fprintf(tw, "%s\t×%d\t%s\t%s\t%.3f\t%.2g\t%s\n", m.Task, m.Weight, m.Status, seconds(m.MedianS), m.GFLOPS, m.MaxRelErr, strings.Join(libs, "; "))
 		total += float64(m.Weight) * m.MedianS
 		allOK = allOK && m.Correct
 	}
@@ -109,6 +116,18 @@ func printMeasurements(out io.Writer, res *core.WorkloadMeasurement) {
 		fmt.Fprintf(tw, "\nforward step\t%s (weighted sum of task medians)\n", seconds(total))
 	}
 	tw.Flush()
+}
+
+// vendorText is a vendor library's figure next to the measured program's.
+func vendorText(v core.VendorMeasurement) string {
+	if v.Status != string(core.StatusOK) {
+		return "not measured: " + v.Message
+	}
+	text := fmt.Sprintf("%s, %.3f GFLOP/s", seconds(v.LatencyS), v.GFLOPS)
+	if v.Ratio > 0 {
+		text += fmt.Sprintf(" (the program is %.3g× %s)", v.Ratio, v.Library)
+	}
+	return text
 }
 
 func verdict(m core.TaskMeasurement) string {

@@ -225,10 +225,24 @@ func printTuneSummary(out io.Writer, r *core.Report, desc, workDir string) {
 		if *r.Speedup < 1 {
 			fmt.Fprintf(tw, "warning\tthe best candidate is SLOWER than the unscheduled program (%.2f×): use the unscheduled program, or search longer\n", *r.Speedup)
 		}
+		if b := r.Confirmed.Best(); b != nil {
+			fmt.Fprintf(tw, "confirmed\t%s median of %d rounds (%s to %s, spread %.1f%%), %.3f GFLOP/s, candidate %.12s\n",
+				seconds(b.LatencyS), len(b.RoundsS), seconds(b.MinS), seconds(b.MaxS), b.SpreadPct, core.GFLOPS(r.FLOPs, b.LatencyS), b.Hash)
+		}
 	} else if r.Samples+r.PreviousSamples == 0 {
 		fmt.Fprintf(tw, "best\tnone: no candidate was measured\n")
 	} else {
 		fmt.Fprintf(tw, "best\tnone: no candidate succeeded\n")
+	}
+	for _, v := range r.Vendors {
+		line := fmt.Sprintf("%s, %.3f GFLOP/s", seconds(v.LatencyS), v.GFLOPS)
+		if v.Ratio != nil {
+			line += fmt.Sprintf(": the best is %.2f× %s", *v.Ratio, v.Library)
+		}
+		if v.Confirmed {
+			line += " (confirmation rounds, timed side by side)"
+		}
+		fmt.Fprintf(tw, "%s\t%s\n", v.Library, line)
 	}
 	var fails []string
 	for _, k := range core.FailureKinds() {

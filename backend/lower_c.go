@@ -324,6 +324,7 @@ func (l *cLowerer) assemble() string {
 	b.WriteString(" {\n")
 	b.WriteString(l.body.String())
 	b.WriteString("}\n")
+	b.WriteString(l.packFunctions())
 	return b.String()
 }
 
@@ -340,6 +341,9 @@ func (l *cLowerer) writeParamComment(b *strings.Builder) {
 		role := "output"
 		if l.inputs[p] {
 			role = "input"
+		}
+		if pk := l.f.PackingOf(p); pk != nil {
+			role = fmt.Sprintf("constant input %s%s, packed (%s) by %s", pk.Original.Name, shapeText(pk.Original.Shape), pk.Layout(), PackFunctionName(l.f, pk))
 		}
 		fmt.Fprintf(b, " *   %-*s  %s%s  %s\n", width, n, p.DType, shapeText(p.Shape), role)
 	}

@@ -23,6 +23,9 @@ type CUDAOptions struct {
 // and a host launcher with the kernel's name and parameters (device pointers) as LowerC
 // declares them, which launches the kernels in order on the default stream.
 func LowerCUDA(f *schedule.Func, opt CUDAOptions) (string, error) {
+	if f != nil && len(f.Packings) > 0 {
+		return "", fmt.Errorf("lower %s to CUDA: packed inputs (%s) are a CPU layout; the CUDA backend reads inputs as declared", f.Name, f.Packings[0].Original.Name)
+	}
 	l, err := newModeLowerer(f, schedule.Float32, modeCUDA)
 	if err != nil {
 		return "", err

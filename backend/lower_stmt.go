@@ -79,6 +79,9 @@ func (l *cLowerer) loop(s *schedule.Loop) error {
 	if n, ok := s.Annotations.Int(AutoUnrollKey); ok {
 		l.unroll = max(n, 0)
 	}
+	if _, ok := s.Annotations[schedule.AnnMicroKernel]; ok {
+		return l.microKernel(s)
+	}
 	name := l.names.name(s.Var, s.Var.Name)
 	if l.mode != modeC {
 		return l.gpuLoop(s, name)

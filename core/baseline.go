@@ -8,6 +8,8 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"sort"
+	"strings"
 	"time"
 
 	"colt/backend"
@@ -49,6 +51,22 @@ func baselinePath(workDir, workloadHash, target, library string) string {
 // (or the file is unreadable, in which case the caller measures again and overwrites it).
 func LoadBaseline(workDir, workloadHash, target string) (Baseline, bool) {
 	return loadReference(workDir, workloadHash, target, "")
+}
+
+// LoadVendorBaselines reads the cached vendor library figures of a workload on a target, in
+// library name order (none when no run has measured them).
+func LoadVendorBaselines(workDir, workloadHash, target string) []Baseline {
+	prefix := strings.TrimSuffix(baselinePath(workDir, workloadHash, target, ""), ".json") + "-"
+	paths, _ := filepath.Glob(prefix + "*.json")
+	sort.Strings(paths)
+	var out []Baseline
+	for _, p := range paths {
+		library := strings.TrimSuffix(strings.TrimPrefix(p, prefix), ".json")
+		if b, ok := loadReference(workDir, workloadHash, target, library); ok {
+			out = append(out, b)
+		}
+	}
+	return out
 }
 
 func loadReference(workDir, workloadHash, target, library string) (Baseline, bool) {
@@ -98,38 +116,39 @@ func baseline(ctx context.Context, be *backend.Backend, t *workloads.Task, name,
 	return b, nil
 }
 
-// vendorBaseline returns the cached figure of the backend's vendor library on a task's shapes
-// or measures it (alone on the CPU gate) and caches it; ok is false when the target has no
-// library for these shapes or its measurement failed (said through note): the run goes on
-// without it.
-func vendorBaseline(ctx context.Context, be *backend.Backend, t *workloads.Task, name, workloadHash, workDir string, ref *backend.Reference, note func(string), gate *cpuGate) (Baseline, bool) {
+// vendorBaselines returns the cached figures of the backend's vendor libraries on a task's
+// shapes, measuring (alone on the CPU gate) and caching those it has not measured yet, in the
+// backend's order of preference. A library that is missing or fails is said through note and
+// left out: the run goes on without it.
+func vendorBaselines(ctx context.Context, be *backend.Backend, t *workloads.Task, name, workloadHash, workDir string, ref *backend.Reference, note func(string), gate *cpuGate) []Baseline {
 	f := t.Func()
-	libraries := be.VendorLibraries(f)
-	if len(libraries) == 0 {
-		return Baseline{}, false
-	}
-	library := libraries[0]
 	target := be.Target().String()
-	if b, ok := loadReference(workDir, workloadHash, target, library); ok {
-		return b, true
-	}
-	note(fmt.Sprintf("measuring %s on the same shapes once (cached in %s)", library, filepath.Join(workDir, BaselinesDir)))
-	var v backend.Vendor
-	gate.timed(func() { v, _ = be.MeasureVendor(ctx, f, library, ref, runTimeout(be, t, 0)) })
-	if !v.Result.OK() {
-		if ctx.Err() == nil {
-			note(fmt.Sprintf("%s on %s: %s: %s; going on without a vendor figure", library, name, v.Result.Status, v.Result.Message))
+	var out []Baseline
+	for _, library := range be.VendorLibraries(f) {
+		if b, ok := loadReference(workDir, workloadHash, target, library); ok {
+			out = append(out, b)
+			continue
 		}
-		return Baseline{}, false
+		note(fmt.Sprintf("measuring %s on the same shapes once (cached in %s)", library, filepath.Join(workDir, BaselinesDir)))
+		var v backend.Vendor
+		gate.timed(func() { v, _ = be.MeasureVendor(ctx, f, library, ref, runTimeout(be, t, 0)) })
+		if ctx.Err() != nil {
+			return out
+		}
+		if !v.Result.OK() {
+			note(fmt.Sprintf("%s on %s: %s; going on without it", library, name, v.Result.Message))
+			continue
+		}
+		b := Baseline{
+			Workload: name, WorkloadHash: workloadHash, Target: target, Library: library,
+			LatencyS: v.Result.MedianS, LatenciesS: v.Result.LatenciesS, GFLOPS: GFLOPS(t.FLOPs, v.Result.MedianS), Time: time.Now().UTC(),
+		}
+		if err := writeFileAtomic(baselinePath(workDir, workloadHash, target, library), b); err != nil {
+			note("cannot cache the vendor figure: " + err.Error())
+		}
+		out = append(out, b)
 	}
-	b := Baseline{
-		Workload: name, WorkloadHash: workloadHash, Target: target, Library: library,
-		LatencyS: v.Result.MedianS, LatenciesS: v.Result.LatenciesS, GFLOPS: GFLOPS(t.FLOPs, v.Result.MedianS), Time: time.Now().UTC(),
-	}
-	if err := writeFileAtomic(baselinePath(workDir, workloadHash, target, library), b); err != nil {
-		note("cannot cache the vendor figure: " + err.Error())
-	}
-	return b, true
+	return out
 }
 
 // writeFileAtomic writes v as indented JSON to path through a temporary file and a rename, so

@@ -330,6 +330,11 @@ type SearchConfig struct {
 	// RunTimeoutFactor sets the run timeout of a candidate from the unscheduled baseline
 	// latency L: max(backend.run_timeout_s, factor × (repeat + 1) × max(L, min_repeat_ms)).
 	RunTimeoutFactor float64 `toml:"run_timeout_factor"`
+	// ConfirmTop is how many of the best candidates are timed again at the end of a run,
+	// interleaved with the vendor libraries, ConfirmRounds how many times each; the report's
+	// "confirmed" figures are the medians. 0 turns the confirmation off.
+	ConfirmTop    int `toml:"confirm_top"`
+	ConfirmRounds int `toml:"confirm_rounds"`
 	// Evolutionary configures the evolutionary strategy.
 	Evolutionary EvolutionaryConfig `toml:"evolutionary"`
 }
@@ -363,6 +368,8 @@ func DefaultSearchConfig() SearchConfig {
 		BatchSize:        16,
 		MaxEmptyBatches:  5,
 		RunTimeoutFactor: 2,
+		ConfirmTop:       3,
+		ConfirmRounds:    5,
 		Evolutionary: EvolutionaryConfig{
 			Population:        128,
 			InitMeasuredRatio: 0.2,
@@ -391,6 +398,12 @@ func (s SearchConfig) problems() []string {
 	}
 	if !(s.RunTimeoutFactor >= 1) {
 		bad = append(bad, fmt.Sprintf("search.run_timeout_factor is %g, want ≥ 1", s.RunTimeoutFactor))
+	}
+	if s.ConfirmTop < 0 || s.ConfirmTop > 64 {
+		bad = append(bad, fmt.Sprintf("search.confirm_top is %d, want 0 (off) to 64", s.ConfirmTop))
+	}
+	if s.ConfirmRounds < 0 || s.ConfirmRounds > 100 {
+		bad = append(bad, fmt.Sprintf("search.confirm_rounds is %d, want 0 (off) to 100", s.ConfirmRounds))
 	}
 	e := s.Evolutionary
 	if e.Population < 1 {

@@ -134,10 +134,12 @@ func Export(opt ExportOptions) (*ExportResult, error) {
 		return nil, fmt.Errorf("encode the trace: %w", err)
 	}
 	var base *Baseline
+	var vendors []Baseline
 	if opt.WorkDir != "" {
 		if b, ok := LoadBaseline(opt.WorkDir, workloadHash, target); ok {
 			base = &b
 		}
+		vendors = LoadVendorBaselines(opt.WorkDir, workloadHash, target)
 	}
 	if err := os.MkdirAll(opt.OutDir, 0o755); err != nil {
 		return nil, fmt.Errorf("export: %w", err)
@@ -149,7 +151,7 @@ func Export(opt ExportOptions) (*ExportResult, error) {
 		name string
 		data string
 	}{
-		{kernelFile, exportHeader(w, task, res.Record, trace, base, opt) + kernel},
+		{kernelFile, exportHeader(w, task, res.Record, trace, base, vendors, opt) + kernel},
 		{ExportTraceFile, string(traceJSON) + "\n"},
 		{ExportProgramFile, schedule.Print(built)},
 	}
@@ -184,7 +186,7 @@ func cudaMain(f *schedule.Func) string {
 }
 
 // exportHeader is the comment at the top of an exported kernel.
-func exportHeader(w *workloads.Workload, task *workloads.Task, r Record, t *schedule.Trace, base *Baseline, opt ExportOptions) string {
+func exportHeader(w *workloads.Workload, task *workloads.Task, r Record, t *schedule.Trace, base *Baseline, vendors []Baseline, opt ExportOptions) string {
 	var b strings.Builder
 	line := func(format string, args ...any) {
 		text := strings.ReplaceAll(fmt.Sprintf(format, args...), "*/", "* /")
@@ -206,6 +208,9 @@ func exportHeader(w *workloads.Workload, task *workloads.Task, r Record, t *sche
 	line("%s", perf)
 	if base != nil {
 		line("baseline:  %s unscheduled, %.2f× speedup", FormatSeconds(base.LatencyS), base.LatencyS/r.LatencyS)
+	}
+	for _, v := range vendors {
+		line("%-10s %s on the same shapes (measured %s): this kernel is %.2f× %s", v.Library+":", FormatSeconds(v.LatencyS), v.Time.UTC().Format(time.RFC3339), v.LatencyS/r.LatencyS, v.Library)
 	}
 	when := ""
 	if !r.Time.IsZero() {

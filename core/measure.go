@@ -52,6 +52,20 @@ type TaskMeasurement struct {
 	WorstIndex string    `json:"worst_index,omitempty"`
 	BuildS     float64   `json:"build_s"`
 	RunS       float64   `json:"run_s"`
+	// Vendors are the vendor libraries timed on the same shapes, in the same way, right after
+	// the program (none when the target has no library for these shapes).
+	Vendors []VendorMeasurement `json:"vendors,omitempty"`
+}
+
+// VendorMeasurement is a vendor library timed on a task's shapes by colt measure.
+type VendorMeasurement struct {
+	Library  string  `json:"library"`
+	Status   string  `json:"status"`
+	Message  string  `json:"message,omitempty"`
+	LatencyS float64 `json:"latency_median_s,omitempty"`
+	GFLOPS   float64 `json:"gflops,omitempty"`
+	// Ratio is the library's latency over the program's: above 1 the program is faster.
+	Ratio float64 `json:"ratio,omitempty"`
 }
 
 // MeasureOptions adjust a measurement.
@@ -129,7 +143,25 @@ func Measure(ctx context.Context, be *backend.Backend, w *workloads.Workload, op
 		if err := ctx.Err(); err != nil {
 			return out, err
 		}
-		out = append(out, taskMeasurement(be, w, t, f, r))
+		m := taskMeasurement(be, w, t, f, r)
+		for _, lib := range be.VendorLibraries(f) {
+			progress(fmt.Sprintf("%s: timing %s on the same shapes", label, lib))
+			v, _ := be.MeasureVendor(ctx, f, lib, ref, limit)
+			if err := ctx.Err(); err != nil {
+				return out, err
+			}
+			vm := VendorMeasurement{Library: lib, Status: string(v.Result.Status), LatencyS: v.Result.MedianS}
+			if !v.Result.OK() {
+				vm.Message, vm.LatencyS = v.Result.Message, 0
+			} else {
+				vm.GFLOPS = GFLOPS(t.FLOPs, vm.LatencyS)
+				if m.MedianS > 0 {
+					vm.Ratio = vm.LatencyS / m.MedianS
+				}
+			}
+			m.Vendors = append(m.Vendors, vm)
+		}
+		out = append(out, m)
 	}
 	return out, nil
 }

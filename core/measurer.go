@@ -21,7 +21,8 @@ type measurer struct {
 	exited  chan struct{}
 	ref     *backend.Reference
 	timeout time.Duration
-	sample  int // candidates measured so far in this run
+	sample  int      // candidates measured so far in this run
+	vendors []string // the vendor libraries with a figure, for the confirmation
 }
 
 // ticket is a batch handed to the measuring side; done is closed when its results (or the
@@ -109,17 +110,23 @@ func (m *measurer) setup() error {
 		}
 		return fmt.Errorf("%s: baseline: %w", name, err)
 	}
-	vendor, hasVendor := vendorBaseline(ctx, be, r.task, name, r.workloadHash, r.opt.WorkDir, m.ref, r.note, r.gate)
+	vendors := vendorBaselines(ctx, be, r.task, name, r.workloadHash, r.opt.WorkDir, m.ref, r.note, r.gate)
 	if err := ctx.Err(); err != nil {
 		return err
+	}
+	for _, v := range vendors {
+		m.vendors = append(m.vendors, v.Library)
 	}
 	m.timeout = CandidateRunTimeout(be.Config(), base.LatencyS, r.opt.Search.RunTimeoutFactor)
 	r.report.BaselineCached, r.report.CandidateTimeoutS = base.Cached, m.timeout.Seconds()
 	m.activity("waiting for proposals")
 	r.board.update(func(b *board) {
 		b.stats.BaselineS = base.LatencyS
-		if hasVendor {
-			b.stats.VendorS, b.stats.VendorLibrary = vendor.LatencyS, vendor.Library
+		for _, v := range vendors {
+			b.stats.Vendors = append(b.stats.Vendors, VendorLatency{Library: v.Library, LatencyS: v.LatencyS})
+		}
+		if len(vendors) > 0 {
+			b.stats.VendorS, b.stats.VendorLibrary = vendors[0].LatencyS, vendors[0].Library
 		}
 		b.timingSince = time.Now()
 		b.emitLocked(EventStart, alwaysSnapshot, nil)

@@ -43,9 +43,16 @@ type Report struct {
 	BestHash     string   `json:"best_candidate_hash,omitempty"`
 	BestSample   int      `json:"best_sample"`
 
-	// Vendor is the vendor library measured on the same shapes in this run (or cached from an
-	// earlier one); absent when the target has none for this workload.
+	// Vendor is the first of Vendors (the library the console and status line compare with);
+	// absent when the target has none for this workload.
 	Vendor *VendorFigure `json:"vendor,omitempty"`
+	// Vendors are the vendor libraries measured on the same shapes (or cached from an earlier
+	// run), with the figures of the confirmation rounds when there were any.
+	Vendors []VendorFigure `json:"vendors,omitempty"`
+	// Confirmed is the end-of-run confirmation: the best candidates and the vendor libraries
+	// timed again in interleaved rounds (absent when the run did not end normally or
+	// confirmation is off).
+	Confirmed *Confirmation `json:"confirmed,omitempty"`
 
 	// Failures counts this run's failed candidates by kind: invalid, build_error, timeout,
 	// crash, wrong_result (every kind present, 0 when none).
@@ -88,13 +95,44 @@ func newReport(st Stats) *Report {
 		r.BestGFLOPS = floatPtr(st.BestGFLOPS())
 		r.Speedup = floatPtr(st.Speedup())
 	}
-	if st.VendorS > 0 {
-		r.Vendor = &VendorFigure{Library: st.VendorLibrary, LatencyS: st.VendorS, GFLOPS: GFLOPS(st.FLOPs, st.VendorS)}
-		if ratio := st.VendorRatio(); ratio > 0 {
-			r.Vendor.Ratio = floatPtr(ratio)
+	for _, v := range st.Vendors {
+		fig := VendorFigure{Library: v.Library, LatencyS: v.LatencyS, GFLOPS: GFLOPS(st.FLOPs, v.LatencyS)}
+		if st.BestS > 0 && v.LatencyS > 0 {
+			fig.Ratio = floatPtr(v.LatencyS / st.BestS)
+		}
+		r.Vendors = append(r.Vendors, fig)
+	}
+	r.leadVendor()
+	return r
+}
+
+// confirmed puts a confirmation into the report: the vendor figures and their ratios become
+// those of the confirmation rounds, where the library and the best candidate were timed side
+// by side.
+func (r *Report) confirmed(c *Confirmation) {
+	r.Confirmed = c
+	best := c.Best()
+	for i := range r.Vendors {
+		v := &r.Vendors[i]
+		cv := c.Vendor(v.Library)
+		if cv == nil {
+			continue
+		}
+		v.LatencyS, v.GFLOPS, v.Confirmed = cv.LatencyS, GFLOPS(r.FLOPs, cv.LatencyS), true
+		v.Ratio = nil
+		if best != nil {
+			v.Ratio = floatPtr(cv.LatencyS / best.LatencyS)
 		}
 	}
-	return r
+}
+
+// leadVendor sets Vendor to the first of Vendors.
+func (r *Report) leadVendor() {
+	r.Vendor = nil
+	if len(r.Vendors) > 0 {
+		v := r.Vendors[0]
+		r.Vendor = &v
+	}
 }
 
 // VendorFigure is a vendor library's latency next to the tuned kernel's.
@@ -103,6 +141,10 @@ type VendorFigure struct {
 	LatencyS float64 `json:"latency_s"`
 	GFLOPS   float64 `json:"gflops"`
 	// Ratio is the library's latency over the best latency: above 1 the tuned kernel is
-	// faster (null without a best).
+	// faster (null without a best). With Confirmed, both are medians of the confirmation
+	// rounds, where they were timed side by side.
 	Ratio *float64 `json:"ratio"`
+	// Confirmed says the figures come from the confirmation rounds rather than the one
+	// measurement at the start of the run (or of an earlier run).
+	Confirmed bool `json:"confirmed,omitempty"`
 }

@@ -18,8 +18,10 @@ type Stats struct {
 	FLOPs int64
 	// BaselineS is the unscheduled program's latency (0 until known).
 	BaselineS float64
-	// VendorS is the vendor library's latency on the same shapes, VendorLibrary its name (0
-	// and "" when the target has none for these shapes or it could not be measured).
+	// Vendors are the vendor libraries' latencies on the same shapes, in the backend's order
+	// of preference (none when the target has no library for these shapes or none could be
+	// measured); VendorS and VendorLibrary repeat the first's.
+	Vendors       []VendorLatency
 	VendorS       float64
 	VendorLibrary string
 	// BestS is the best latency known, earlier runs included (0 = none yet); BestHash its
@@ -65,6 +67,12 @@ func (s Stats) VendorRatio() float64 {
 		return 0
 	}
 	return s.VendorS / s.BestS
+}
+
+// VendorLatency is a vendor library's latency on a task's shapes.
+type VendorLatency struct {
+	Library  string
+	LatencyS float64
 }
 
 // add counts one measured candidate: history, failures and the best program.

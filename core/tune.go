@@ -211,6 +211,10 @@ func (r *run) finish(st Stats, err error) *Report {
 	rep.Seed, rep.Records = r.opt.Seed, r.opt.Store.Path()
 	rep.BaselineCached, rep.CandidateTimeoutS = r.report.BaselineCached, r.report.CandidateTimeoutS
 	rep.StopReason = r.report.StopReason
+	if r.report.Confirmed != nil {
+		rep.confirmed(r.report.Confirmed)
+		rep.leadVendor()
+	}
 	switch {
 	case errors.Is(context.Cause(r.ctx), errStopped):
 		rep.StopReason = StopStopped
@@ -275,6 +279,9 @@ func (r *run) run() (Stats, error) {
 	go m.loop()
 	err := r.search(m, sketches, priorMeasured)
 	m.close()
+	if err == nil && r.ctx.Err() == nil {
+		r.report.Confirmed = m.confirm(opt.Search.ConfirmTop, opt.Search.ConfirmRounds, m.vendors)
+	}
 	var st Stats
 	r.board.update(func(b *board) { st = b.stats.value() })
 	return st, err

@@ -75,6 +75,7 @@ func ttSearch() SearchConfig {
 	s.BatchSize = 3
 	s.Evolutionary.Population = 16
 	s.Evolutionary.Generations = 2
+	s.ConfirmTop = 0 // the confirmation has its own test
 	return s
 }
 

@@ -129,7 +129,8 @@ func fixtureData(t testing.TB) dataMsg {
 		Largest: "sim-gpt-5.2"}
 	history := fixtureHistory()
 	ev := core.Event{Kind: core.EventSample, Workload: "mm8", Strategy: "colt", Target: "cpu: Test CPU, 2 cores, avx2",
-		Stats:   core.Stats{Samples: 24, Budget: 64, FLOPs: 1_025_000, BestS: 0.0141, BaselineS: 0.120, History: history},
+		Stats: core.Stats{Samples: 24, Budget: 64, FLOPs: 1_025_000, BestS: 0.0141, BaselineS: 0.120, History: history,
+			Vendors: []core.VendorLatency{{Library: "oneDNN", LatencyS: 0.0098}, {Library: "OpenBLAS", LatencyS: 0.0187}}},
 		Elapsed: 75 * time.Second, ETA: 125 * time.Second, State: "running", Sample: history[23], Snapshot: snap}
 	return dataMsg{event: ev, snapshot: snap}
 }

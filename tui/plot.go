@@ -172,12 +172,13 @@ func (p *PlotPane) render(inner, rows int) []string {
 	if p.baselineS > 0 {
 		legend += "  ┄ unscheduled " + shortSeconds(p.baselineS)
 	}
-	switch {
-	case p.vendor.VendorS > 0 && p.vendor.VendorRatio() > 0:
-		legend += fmt.Sprintf("  %s %s (best %.2f×)", p.vendor.VendorLibrary, shortSeconds(p.vendor.VendorS), p.vendor.VendorRatio())
-	case p.vendor.VendorS > 0:
-		legend += fmt.Sprintf("  %s %s", p.vendor.VendorLibrary, shortSeconds(p.vendor.VendorS))
-	default:
+	for _, v := range p.vendor.Vendors {
+		legend += fmt.Sprintf("  %s %s", v.Library, shortSeconds(v.LatencyS))
+		if p.vendor.BestS > 0 {
+			legend += fmt.Sprintf(" (best %.2f×)", v.LatencyS/p.vendor.BestS)
+		}
+	}
+	if len(p.vendor.Vendors) == 0 {
 		legend += "  vendor library: not measured yet"
 	}
 	lines = append(lines, p.st.Dim.Render(fit(legend, inner)))
