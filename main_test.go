@@ -31,6 +31,10 @@ func TestMain(m *testing.M) {
 
 // tinyConfig defines a small workload the CLI tests can build and run in milliseconds.
 const tinyConfig = `
+[search]
+confirm_top = 1    # one candidate, two rounds: the confirmation runs, briefly
+confirm_rounds = 2
+
 [workloads.tiny]
 description = "a 5x3x7 matmul"
 sizes = { M = 5, N = 3, K = 7 }
