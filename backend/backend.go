@@ -33,6 +33,10 @@ type Config struct {
 	Target       *Target       // nil: DetectCPU()
 	NVCC         string        // nvcc for a CUDA target; empty: FindNVCC's search
 	FlushL2      bool          // CUDA: flush the GPU's L2 cache before every timed call
+	// MaxUnrolledStatements bounds a generated CPU kernel's size once unrolled
+	// (UnrolledStatements); a larger candidate is invalid without being compiled. Default
+	// DefaultMaxUnrolledStatements.
+	MaxUnrolledStatements int64
 }
 
 // DefaultConfig is the configuration colt uses unless colt.toml says otherwise.
@@ -46,6 +50,8 @@ func DefaultConfig() Config {
 		MinRepeatMs:  100,
 		Seed:         1,
 		CacheDir:     ".colt/cache",
+
+		MaxUnrolledStatements: DefaultMaxUnrolledStatements,
 	}
 }
 
@@ -69,6 +75,9 @@ func (c Config) withDefaults() Config {
 	}
 	if c.CacheDir == "" {
 		c.CacheDir = d.CacheDir
+	}
+	if c.MaxUnrolledStatements <= 0 {
+		c.MaxUnrolledStatements = d.MaxUnrolledStatements
 	}
 	return c
 }
@@ -255,6 +264,12 @@ func (b *Backend) BuildBatch(ctx context.Context, cands []Candidate) []Built {
 		out[i].Func = c.Func
 		out[i].runTimeout = c.RunTimeout
 		src := c.KernelC
+		if src == "" && b.nvcc == nil {
+			if err := checkUnrolledSize(c.Func, b.cfg.MaxUnrolledStatements); err != nil {
+				out[i].failed = &Result{Status: StatusInvalid, Message: oneLine(err.Error())}
+				continue
+			}
+		}
 		if src == "" {
 			var err error
 			src, err = b.lower(c.Func)

@@ -49,6 +49,9 @@ type BackendConfig struct {
 	NVCC          string   `toml:"nvcc"`
 	CUDAArch      string   `toml:"cuda_arch"`
 	FlushL2       bool     `toml:"flush_l2"`
+	// MaxUnrolledStatements bounds a CPU kernel's size once unrolled (its compile time): a
+	// larger candidate is invalid without being compiled.
+	MaxUnrolledStatements int64 `toml:"max_unrolled_statements"`
 }
 
 // DefaultConfig is the configuration used when colt.toml says nothing.
@@ -64,6 +67,8 @@ func DefaultConfig() Config {
 			RunTimeoutS:   d.RunTimeout.Seconds(),
 			Repeat:        d.Repeat,
 			MinRepeatMs:   d.MinRepeatMs,
+
+			MaxUnrolledStatements: d.MaxUnrolledStatements,
 		},
 		Search:    DefaultSearchConfig(),
 		CostModel: DefaultCostModelConfig(),
@@ -265,6 +270,9 @@ func (c Config) check() error {
 			bad = append(bad, "backend.cuda_arch: "+err.Error())
 		}
 	}
+	if b.MaxUnrolledStatements < 1 {
+		bad = append(bad, fmt.Sprintf("backend.max_unrolled_statements is %d, want ≥ 1", b.MaxUnrolledStatements))
+	}
 	if b.BuildWorkers < 0 || b.Threads < 0 {
 		bad = append(bad, "backend.build_workers and backend.threads must be ≥ 0 (0 = one per core)")
 	}
@@ -297,6 +305,7 @@ func (c Config) BackendSettings() backend.Config {
 	b.Repeat = c.Backend.Repeat
 	b.MinRepeatMs = c.Backend.MinRepeatMs
 	b.Threads = c.Backend.Threads
+	b.MaxUnrolledStatements = c.Backend.MaxUnrolledStatements
 	b.Seed = c.Seed
 	b.CacheDir = filepath.Join(c.WorkDir, "cache")
 	b.NVCC = c.Backend.NVCC
