@@ -87,7 +87,7 @@ func rewriteParallelVectorizeUnroll(s *Schedule, opt SpaceOptions) error {
 			continue
 		}
 		if hasParallel && maxParallel > 0 {
-			fused, err := parallelizeOuter(s, top, maxParallel)
+			fused, err := parallelizeNest(s, top, maxParallel)
 			if err != nil {
 				return err
 			}
@@ -114,6 +114,25 @@ func rewriteParallelVectorizeUnroll(s *Schedule, opt SpaceOptions) error {
 		}
 	}
 	return nil
+}
+
+// parallelizeNest parallelizes a nest's outer loops (parallelizeOuter) and returns its new
+// outermost loop. A serial outer loop of one iteration around several statements (a stage
+// computed at it, then the rest of the nest) has nothing to run in parallel: the nests
+// inside it are parallelized instead.
+func parallelizeNest(s *Schedule, top *Loop, maxParallel int64) (*Loop, error) {
+	seq, ok := top.Body.(*Seq)
+	if top.Extent != 1 || top.Kind != Serial || !ok {
+		return parallelizeOuter(s, top, maxParallel)
+	}
+	for _, st := range seq.Stmts {
+		if inner, ok := st.(*Loop); ok {
+			if _, err := parallelizeNest(s, inner, maxParallel); err != nil {
+				return nil, err
+			}
+		}
+	}
+	return top, nil
 }
 
 // parallelizeOuter fuses and parallelizes the outer spatial loops of a nest and returns the
