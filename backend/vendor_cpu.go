@@ -266,20 +266,20 @@ func names(name func(*schedule.Buffer) (string, bool), bufs ...*schedule.Buffer)
 	return out, nil
 }
 
-// cpuGemm is a matmul as row-major SGEMM calls: one call, or one per batch element with the
+// rowMajorGemm is a matmul as row-major SGEMM calls: one call, or one per batch element with the
 // operands advanced by their strides (0 for an operand the batch shares).
-type cpuGemm struct {
+type rowMajorGemm struct {
 	transA, transB            bool
 	m, n, k, lda, ldb, ldc    int
 	batch                     int
 	strideA, strideB, strideC int64
 }
 
-// cpuGemmFor maps a matmul to row-major SGEMM calls. A batch is folded into the rows of one call
+// rowMajorGemmFor maps a matmul to row-major SGEMM calls. A batch is folded into the rows of one call
 // when A is batched and stored [i, k] and B is shared (rows [b, i] are then contiguous in A and
 // C), as frameworks do.
-func cpuGemmFor(s MatmulSpec) cpuGemm {
-	g := cpuGemm{transA: s.TransA, transB: s.TransB, m: s.M, n: s.N, k: s.K, lda: s.K, ldb: s.N, ldc: s.N, batch: 1}
+func rowMajorGemmFor(s MatmulSpec) rowMajorGemm {
+	g := rowMajorGemm{transA: s.TransA, transB: s.TransB, m: s.M, n: s.N, k: s.K, lda: s.K, ldb: s.N, ldc: s.N, batch: 1}
 	if s.TransA {
 		g.lda = s.M
 	}
@@ -321,7 +321,7 @@ func (h *cpuVendorHook) gemmLines(vn vendorNest, name func(*schedule.Buffer) (st
 	if err != nil {
 		return nil, err
 	}
-	g := cpuGemmFor(s)
+	g := rowMajorGemmFor(s)
 	a, bb, c := ns[0], ns[1], ns[2]
 	calls := "one call"
 	if g.batch > 1 {

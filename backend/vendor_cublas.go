@@ -330,31 +330,11 @@ type cublasGemm struct {
 	batch                     int
 }
 
-// cublasGemmFor maps spec to one cuBLAS call. A batch is folded into the rows of one SGEMM
-// when A is batched and stored [i, k] and B is shared (then [b, i] rows are contiguous in A and
-// C); otherwise a batch becomes a strided batched call with stride 0 for a shared operand.
+// cublasGemmFor maps spec to one cuBLAS call: the row-major call (rowMajorGemmFor, batch
+// folding included) with the operands swapped; a batch that is not folded becomes a strided
+// batched call with stride 0 for a shared operand.
 func cublasGemmFor(spec MatmulSpec) cublasGemm {
-	g := cublasGemm{transB: spec.TransB, transA: spec.TransA, m: spec.N, n: spec.M, k: spec.K,
-		ldb: spec.N, lda: spec.K, ldc: spec.N, batch: 1}
-	if spec.TransA {
-		g.lda = spec.M
-	}
-	if spec.TransB {
-		g.ldb = spec.K
-	}
-	switch {
-	case spec.Batch <= 1:
-	case spec.BatchedA && !spec.TransA && !spec.BatchedB && int64(spec.Batch)*int64(spec.M) <= math.MaxInt32:
-		g.n = spec.M * spec.Batch
-	default:
-		g.strided, g.batch = true, spec.Batch
-		g.strideC = int64(spec.M) * int64(spec.N)
-		if spec.BatchedA {
-			g.strideA = int64(spec.M) * int64(spec.K)
-		}
-		if spec.BatchedB {
-			g.strideB = int64(spec.K) * int64(spec.N)
-		}
-	}
-	return g
+	g := rowMajorGemmFor(spec)
+	return cublasGemm{strided: g.batch > 1, transB: g.transB, transA: g.transA, m: g.n, n: g.m, k: g.k,
+		ldb: g.ldb, lda: g.lda, ldc: g.ldc, strideB: g.strideB, strideA: g.strideA, strideC: g.strideC, batch: g.batch}
 }
