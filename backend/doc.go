@@ -11,6 +11,11 @@
 // program's C with each recognised block's loop nest replaced by library calls
 // (vendor_blocks.go recognises the blocks, vendor_cpu.go writes the calls).
 //
+// Beyond plain loops, the C lowering writes a loop annotated schedule.AnnMicroKernel as an
+// explicit vector micro-kernel (lower_micro.go) and a packing function for every packed input
+// (lower_pack.go), which the harness calls once before the timed calls; UnrolledStatements
+// (unroll_size.go) bounds what a build may ask of the compiler.
+//
 // Measurement discipline: timing is never overlapped with compilation. Callers alternate: build
 // a batch (BuildBatch, parallel), then run it (RunBatch, serial). The Backend enforces this for
 // its own work with a phase lock: builds share it, timed runs take it exclusively, so a timed run

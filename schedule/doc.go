@@ -10,6 +10,10 @@
 // schedule from a trace. DesignSpace (rules.go) builds the sketches of a program's CPU design
 // space, Build replays a decided trace and runs the postprocessors (postproc.go) and the
 // verifier, and the Mutators (mutators.go) are the transformation vocabulary of the search.
+// Two CPU constructs go beyond TVM's space: vector micro-kernels (microkernel.go: a loop
+// annotation whose nest the C backend replaces by explicit register-tiled vector code, with
+// the plan that says whether a nest qualifies) and packed constant inputs (pack.go: weights
+// stored in panels, filled once before the calls).
 //
 // Untrusted input (a trace file, an LLM's answer) can never panic the process: every exported
 // entry point that takes a trace, a decision or a transformation name (Replay,
