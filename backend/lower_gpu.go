@@ -116,9 +116,7 @@ func (l *cLowerer) gpuLoop(s *schedule.Loop, name string) error {
 		l.bound[s.Var], l.nonneg[s.Var] = true, true
 		l.barrierBefore(s.Body)
 		err := l.stmt(s.Body)
-		delete(l.bound, s.Var)
-		delete(l.nonneg, s.Var)
-		l.names.release(s.Var)
+		l.unbind(s.Var)
 		return err
 	}
 	closeLoop := func() error {

@@ -67,13 +67,7 @@ func (l *cLowerer) microKernel(s *schedule.Loop) error {
 	}
 
 	var bound []*schedule.Var
-	defer func() {
-		for _, v := range bound {
-			delete(l.bound, v)
-			delete(l.nonneg, v)
-			l.names.release(v)
-		}
-	}()
+	defer func() { l.unbind(bound...) }()
 	for i, r := range m.Reduce {
 		if l.bound[r.Var] {
 			return fmt.Errorf("loop variable %s is already bound by an enclosing loop or block", r.Var.Name)

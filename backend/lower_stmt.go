@@ -125,11 +125,19 @@ func (l *cLowerer) loop(s *schedule.Loop) error {
 	l.depth++
 	err := l.stmt(s.Body)
 	l.depth--
-	delete(l.bound, s.Var)
-	delete(l.nonneg, s.Var)
-	l.names.release(s.Var)
+	l.unbind(s.Var)
 	l.line("}")
 	return err
+}
+
+// unbind ends the scope of variables a loop or block bound: they are no longer in scope and
+// their C names may be used again.
+func (l *cLowerer) unbind(vars ...*schedule.Var) {
+	for _, v := range vars {
+		delete(l.bound, v)
+		delete(l.nonneg, v)
+		l.names.release(v)
+	}
 }
 
 // loopSteps is the number of stores a loop executes (TVM's auto-unroll step count), saturating.
@@ -222,11 +230,7 @@ func (l *cLowerer) block(s *schedule.Block) error {
 		}
 	}
 	defer func() {
-		for _, v := range newVars {
-			delete(l.bound, v)
-			delete(l.nonneg, v)
-			l.names.release(v)
-		}
+		l.unbind(newVars...)
 		for _, b := range s.Allocs {
 			l.visible[b]--
 			l.names.release(b)
