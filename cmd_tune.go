@@ -14,12 +14,13 @@ import (
 	"time"
 
 	"colt/core"
+	"colt/core/remote"
 	"colt/tui"
 )
 
 func runTune(ctx context.Context, args []string, out, errOut io.Writer) int {
-	var common commonFlags
-	fs := newFlagSet("tune", "--workload NAME [--headless] [--strategy S] [--budget N] [--seed S] [--json-out FILE]", errOut)
+	var common serverFlags
+	fs := newFlagSet("tune", "--workload NAME [--headless | --detach] [--strategy S] [--budget N] [--seed S] [--json-out FILE]", errOut)
 	common.register(fs)
 	name := fs.String("workload", "", "workload to tune (see 'colt workloads'); one task of a model as MODEL:TASK")
 	strategy := fs.String("strategy", "", "search strategy (default: search.strategy, evolutionary):\n"+strategyHelp())
@@ -30,6 +31,7 @@ func runTune(ctx context.Context, args []string, out, errOut io.Writer) int {
 	models := fs.String("models", "", "colt: comma-separated [[models]] to use (default: colt.models, or all);\nmcts: the one model that expands every node (default: colt.mcts_model; none = random expansions)")
 	costModel := fs.Bool("cost-model", true, "rank the evolutionary search's candidates with the learned cost model (the analytic\nestimate until it has data); false: the inherited-throughput estimate (default: costmodel.enabled)")
 	sketch := fs.String("sketch", "", "search the decisions of this trace JSON file (e.g. an exported trace.json)\ninstead of the built-in design space")
+	detached := fs.Bool("detach", false, "run the search in colt serve (started in the background when none runs for the\nwork dir) and return; colt attach opens the console on it")
 	if ok, code := parse(fs, args); !ok {
 		return code
 	}
@@ -50,6 +52,23 @@ func runTune(ctx context.Context, args []string, out, errOut io.Writer) int {
 	if set["budget"] && *budget < 1 {
 		return fail(errOut, exitUsage, "tune: --budget is %d, want at least 1 (the number of new candidates to measure)", *budget)
 	}
+	// What to run, here or in colt serve: unset flags stay nil (the configuration decides).
+	spec := remote.RunSpec{Workload: *name, Strategy: *strategy, Budget: *budget}
+	if set["seed"] {
+		spec.Seed = seed
+	}
+	if set["cost-model"] {
+		spec.CostModel = costModel
+	}
+	if set["models"] {
+		spec.Models = splitList(*models)
+	}
+	if *detached {
+		if *sketch != "" || *jsonOut != "" || *headless {
+			return fail(errOut, exitUsage, "tune: --detach runs the search in colt serve: --sketch, --json-out and --headless do not apply (colt logs RUN prints the progress lines)")
+		}
+		return detach(&common, cfg, spec, out, errOut)
+	}
 	console := !*headless && isTerminal(out) && isTerminal(os.Stdin)
 	if !*headless && !console {
 		fmt.Fprintln(errOut, "colt: standard output is not a terminal, so the console cannot open; running headless (pass --headless to say so and silence this note)")
@@ -61,16 +80,8 @@ func runTune(ctx context.Context, args []string, out, errOut io.Writer) int {
 	if console {
 		logf = held.add
 	}
-	opt := core.SessionOptions{Config: cfg, Workload: *name, Strategy: *strategy, Budget: *budget, SketchFile: *sketch, Logf: logf}
-	if set["seed"] {
-		opt.Seed = seed
-	}
-	if set["cost-model"] {
-		opt.CostModel = costModel
-	}
-	if set["models"] {
-		opt.Models = splitList(*models)
-	}
+	opt := core.SessionOptions{Config: cfg, Workload: spec.Workload, Strategy: spec.Strategy, Budget: spec.Budget, Seed: spec.Seed,
+		Models: spec.Models, CostModel: spec.CostModel, SketchFile: *sketch, Logf: logf}
 	if console {
 		opt.SnapshotEvery = tui.SnapshotEvery
 	}
@@ -141,23 +152,34 @@ func printSessionSummary(out io.Writer, sess *core.Session, rep *core.SessionRep
 // run has waited a while without a sample, on errOut.
 func headlessPrinter(errOut io.Writer) func(core.Event) {
 	return func(e core.Event) {
-		switch e.Kind {
-		case core.EventNote:
-			fmt.Fprintf(errOut, "colt: %s: %s\n", e.Workload, e.Message)
-		case core.EventStart:
-			fmt.Fprintf(errOut, "colt: %s: tuning with %s search, budget %d new candidates; baseline %s (%.3f GFLOP/s)\n",
-				e.Workload, e.Strategy, e.Budget, seconds(e.BaselineS), e.BaselineGFLOPS())
-		case core.EventSample:
-			line := fmt.Sprintf("%s %-12s %10s  %s  elapsed %s  eta %s",
-				progressPrefix(e), e.Sample.Status, seconds(e.Sample.LatencyS), bestText(e), duration(e.Elapsed), duration(e.ETA))
-			if e.Sample.Status != core.StatusOK && e.Sample.Message != "" {
-				line += "  (" + clip(e.Sample.Message, 100) + ")"
-			}
+		if line, ok := progressLine(e); ok {
 			fmt.Fprintln(errOut, line)
-		case core.EventWaiting:
-			fmt.Fprintf(errOut, "%s waiting %s: %s  %s  elapsed %s\n", progressPrefix(e), duration(e.Waiting.Since), e.Waiting.Describe(), bestText(e), duration(e.Elapsed))
 		}
 	}
+}
+
+// progressLine is the headless progress line of an event (false: the event has none). colt
+// serve keeps the same lines for colt logs.
+func progressLine(e core.Event) (string, bool) {
+	switch e.Kind {
+	case core.EventNote:
+		return fmt.Sprintf("colt: %s: %s", e.Workload, e.Message), true
+	case core.EventStart:
+		return fmt.Sprintf("colt: %s: tuning with %s search, budget %d new candidates; baseline %s (%.3f GFLOP/s)",
+			e.Workload, e.Strategy, e.Budget, seconds(e.BaselineS), e.BaselineGFLOPS()), true
+	case core.EventSample:
+		line := fmt.Sprintf("%s %-12s %10s  %s  elapsed %s  eta %s",
+			progressPrefix(e), e.Sample.Status, seconds(e.Sample.LatencyS), bestText(e), duration(e.Elapsed), duration(e.ETA))
+		if e.Sample.Status != core.StatusOK && e.Sample.Message != "" {
+			line += "  (" + clip(e.Sample.Message, 100) + ")"
+		}
+		return line, true
+	case core.EventWaiting:
+		return fmt.Sprintf("%s waiting %s: %s  %s  elapsed %s", progressPrefix(e), duration(e.Waiting.Since), e.Waiting.Describe(), bestText(e), duration(e.Elapsed)), true
+	case core.EventControl:
+		return fmt.Sprintf("colt: %s: %s (%s)", e.Workload, e.Message, e.State), e.Message != ""
+	}
+	return "", false
 }
 
 // progressPrefix is "colt: [ 3/16]", the start of a progress line.

@@ -42,6 +42,12 @@ func commands() []command {
 		{"tune", "search schedules for a workload, recording every candidate", runTune},
 		{"export", "write the best measured schedule as C, trace JSON and TIR", runExport},
 		{"costmodel", "evaluate the cost model on the records, or export them as a dataset", runCostModel},
+		{"serve", "run a server that owns searches (they outlive the console) over NATS", runServe},
+		{"attach", "open the console on a search of colt serve (q detaches)", runAttach},
+		{"ps", "list colt serve's runs and workers", runPs},
+		{"logs", "print a run's progress lines (-f follows)", runLogs},
+		{"stop", "stop a run of colt serve", runStop},
+		{"worker", "measure candidates for a colt serve on another machine", runWorker},
 	}
 }
 

@@ -86,7 +86,7 @@ func loadReference(workDir, workloadHash, target, library string) (Baseline, boo
 // of `colt measure`, since an unscheduled program can take seconds per call, and alone on the
 // CPU gate) and caches it. A failing unscheduled program is an error: there is nothing to tune
 // against.
-func baseline(ctx context.Context, be *backend.Backend, t *workloads.Task, name, workloadHash, workDir string, ref *backend.Reference, note func(string), gate *cpuGate) (Baseline, error) {
+func baseline(ctx context.Context, be *backend.Backend, t *workloads.Task, name, workloadHash, workDir string, ref *backend.Reference, note func(string), gate *CPUGate) (Baseline, error) {
 	target := be.Target().String()
 	if b, ok := LoadBaseline(workDir, workloadHash, target); ok {
 		return b, nil
@@ -99,7 +99,7 @@ func baseline(ctx context.Context, be *backend.Backend, t *workloads.Task, name,
 		return Baseline{}, fmt.Errorf("the unscheduled program cannot run on %s: %w", target, err)
 	}
 	var r backend.Result
-	gate.timed(func() { r = be.MeasureCandidate(ctx, backend.Candidate{Func: f, RunTimeout: limit}, ref) })
+	gate.Timed(func() { r = be.MeasureCandidate(ctx, backend.Candidate{Func: f, RunTimeout: limit}, ref) })
 	if err := ctx.Err(); err != nil {
 		return Baseline{}, err
 	}
@@ -120,7 +120,7 @@ func baseline(ctx context.Context, be *backend.Backend, t *workloads.Task, name,
 // shapes, measuring (alone on the CPU gate) and caching those it has not measured yet, in the
 // backend's order of preference. A library that is missing or fails is said through note and
 // left out: the run goes on without it.
-func vendorBaselines(ctx context.Context, be *backend.Backend, t *workloads.Task, name, workloadHash, workDir string, ref *backend.Reference, note func(string), gate *cpuGate) []Baseline {
+func vendorBaselines(ctx context.Context, be *backend.Backend, t *workloads.Task, name, workloadHash, workDir string, ref *backend.Reference, note func(string), gate *CPUGate) []Baseline {
 	f := t.Func()
 	target := be.Target().String()
 	var out []Baseline
@@ -131,7 +131,7 @@ func vendorBaselines(ctx context.Context, be *backend.Backend, t *workloads.Task
 		}
 		note(fmt.Sprintf("measuring %s on the same shapes once (cached in %s)", library, filepath.Join(workDir, BaselinesDir)))
 		var v backend.Vendor
-		gate.timed(func() { v, _ = be.MeasureVendor(ctx, f, library, ref, runTimeout(be, t, 0)) })
+		gate.Timed(func() { v, _ = be.MeasureVendor(ctx, f, library, ref, runTimeout(be, t, 0)) })
 		if ctx.Err() != nil {
 			return out
 		}

@@ -31,6 +31,7 @@ type Config struct {
 	Colt      ColtConfig                `toml:"colt"`
 	Models    []providers.ModelConfig   `toml:"models"`
 	Workloads map[string]workloads.Spec `toml:"workloads"`
+	Serve     ServeConfig               `toml:"serve"`
 
 	// Path is the file the configuration came from ("" for built-in defaults).
 	Path string `toml:"-"`
@@ -74,6 +75,7 @@ func DefaultConfig() Config {
 		CostModel: DefaultCostModelConfig(),
 		Colt:      DefaultColtConfig(),
 		Models:    DefaultModelSet(),
+		Serve:     DefaultServeConfig(),
 	}
 }
 
@@ -279,6 +281,7 @@ func (c Config) check() error {
 	bad = append(bad, c.Search.problems()...)
 	bad = append(bad, c.CostModel.problems()...)
 	bad = append(bad, c.coltProblems()...)
+	bad = append(bad, c.Serve.problems()...)
 	if len(bad) > 0 {
 		where := c.Path
 		if where == "" {

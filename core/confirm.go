@@ -108,7 +108,7 @@ func (m *measurer) confirm(top, rounds int, libraries []string) *Confirmation {
 	r.note(fmt.Sprintf("confirming the figures: the %d best candidate(s)%s, %d interleaved rounds", len(cands), withLibraries(names), rounds))
 	m.activity(fmt.Sprintf("building the %d best candidate(s) to confirm them", len(cands)))
 	var built []backend.Built
-	r.gate.work(func() { built = be.BuildBatch(ctx, cands) })
+	r.gate.Work(func() { built = be.BuildBatch(ctx, cands) })
 	for i := range entries {
 		entries[i].built = built[i : i+1]
 	}
@@ -127,7 +127,7 @@ func (m *measurer) confirm(top, rounds int, libraries []string) *Confirmation {
 			}
 			m.activity(fmt.Sprintf("confirming: round %d of %d", round+1, rounds))
 			var res backend.Result
-			r.gate.timed(func() {
+			r.gate.Timed(func() {
 				if e.built != nil {
 					res = be.RunBatch(ctx, e.built, m.ref)[0]
 					return

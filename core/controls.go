@@ -128,7 +128,7 @@ func (r *run) apply(cmd Command) {
 		}
 	case CmdExport:
 		dir := filepath.Join(r.workDir(), "export", r.opt.Workload.Name)
-		r.gate.work(func() {
+		r.gate.Work(func() {
 			_, err = Export(ExportOptions{
 				Workload: r.opt.Workload, Store: r.opt.Store, WorkDir: r.opt.WorkDir, Target: r.opt.Backend.Target(),
 				Compiler: r.opt.Backend.Compiler(), CFlags: r.opt.Backend.Config().CFlags, OutDir: dir,

@@ -256,7 +256,7 @@ func OpenCostModel(cfg Config, t backend.Target, cat *workloads.Catalog, logf fu
 }
 
 // openCostModel is OpenCostModel with the CPU gate its background trainings hold.
-func openCostModel(cfg Config, t backend.Target, cat *workloads.Catalog, logf func(string, ...any), gate *cpuGate) *scoring.CostModel {
+func openCostModel(cfg Config, t backend.Target, cat *workloads.Catalog, logf func(string, ...any), gate *CPUGate) *scoring.CostModel {
 	opt := CostModelOptions(cfg.CostModel, t, cfg.WorkDir, logf)
 	if gate != nil {
 		opt.Gate = gate

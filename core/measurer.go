@@ -95,7 +95,7 @@ func (m *measurer) setup() error {
 	m.activity("computing the reference")
 	r.note("computing the double-precision reference (cached after the first run)")
 	var err error
-	r.gate.work(func() { m.ref, err = be.Reference(ctx, r.task.Func()) })
+	r.gate.Work(func() { m.ref, err = be.Reference(ctx, r.task.Func()) })
 	if err != nil {
 		if ctx.Err() != nil {
 			return ctx.Err()
@@ -138,6 +138,9 @@ func (m *measurer) setup() error {
 // measure callbacks of each before the next is timed. Invalid candidates are recorded without
 // a build. A run cut short by the end of the context is not a result.
 func (m *measurer) measure(batch []*Candidate) ([]Measured, error) {
+	if m.r.opt.Dispatch != nil {
+		return m.measureElsewhere(batch)
+	}
 	r := m.r
 	ctx, be := r.ctx, r.opt.Backend
 	var cands []backend.Candidate
@@ -152,7 +155,7 @@ func (m *measurer) measure(batch []*Candidate) ([]Measured, error) {
 	var built []backend.Built
 	if len(cands) > 0 {
 		m.activity(fmt.Sprintf("building %d candidate(s)", len(cands)))
-		r.gate.work(func() { built = be.BuildBatch(ctx, cands) })
+		r.gate.Work(func() { built = be.BuildBatch(ctx, cands) })
 	}
 	var results []Measured
 	for i, c := range batch {
@@ -164,7 +167,7 @@ func (m *measurer) measure(batch []*Candidate) ([]Measured, error) {
 			res = backend.Result{Status: StatusInvalid, Message: oneLine(fmt.Sprint(c.Err))}
 		} else {
 			m.activity(fmt.Sprintf("timing sample %d", m.sample+1))
-			r.gate.timed(func() { res = be.RunBatch(ctx, built[slot[i]:slot[i]+1], m.ref)[0] })
+			r.gate.Timed(func() { res = be.RunBatch(ctx, built[slot[i]:slot[i]+1], m.ref)[0] })
 			if err := ctx.Err(); err != nil {
 				return results, err
 			}
@@ -177,6 +180,56 @@ func (m *measurer) measure(batch []*Candidate) ([]Measured, error) {
 	}
 	m.activity("waiting for proposals")
 	return results, nil
+}
+
+// measureElsewhere hands a batch's valid candidates to the dispatcher (colt serve's workers)
+// and runs the measure callbacks on the results in the batch's order. Invalid candidates are
+// recorded without being sent.
+func (m *measurer) measureElsewhere(batch []*Candidate) ([]Measured, error) {
+	r := m.r
+	if err := r.ctl.waitRunning(r.ctx); err != nil {
+		return nil, err
+	}
+	var jobs []MeasureJob
+	slot := make([]int, len(batch))
+	for i, c := range batch {
+		slot[i] = -1
+		if !c.Valid() {
+			continue
+		}
+		trace, err := json.Marshal(c.Trace)
+		if err != nil {
+			return nil, fmt.Errorf("encode the trace of candidate %s: %w", c.Hash, err)
+		}
+		slot[i] = len(jobs)
+		jobs = append(jobs, MeasureJob{Run: r.opt.RunID, Workload: r.opt.Workload.Name, WorkloadHash: r.workloadHash,
+			Target: r.target, CandidateHash: c.Hash, Trace: trace, RunTimeoutS: m.timeout.Seconds()})
+	}
+	var results []backend.Result
+	if len(jobs) > 0 {
+		m.activity(fmt.Sprintf("measuring %d candidate(s) on the workers", len(jobs)))
+		var err error
+		if results, err = r.opt.Dispatch.Measure(r.ctx, jobs); err != nil {
+			return nil, err
+		}
+		if len(results) != len(jobs) {
+			return nil, fmt.Errorf("the workers returned %d results for %d candidates", len(results), len(jobs))
+		}
+	}
+	var out []Measured
+	for i, c := range batch {
+		res := backend.Result{Status: StatusInvalid, Message: oneLine(fmt.Sprint(c.Err))}
+		if slot[i] >= 0 {
+			res = results[slot[i]]
+		}
+		s, err := m.measured(c, res)
+		if err != nil {
+			return out, err
+		}
+		out = append(out, s.Measured)
+	}
+	m.activity("waiting for proposals")
+	return out, nil
 }
 
 // measuredSample is one measured candidate on its way through the measure callbacks.
@@ -214,7 +267,7 @@ func (m *measurer) measured(c *Candidate, res backend.Result) (*measuredSample, 
 	rec := Record{
 		Workload: r.opt.Workload.Name, WorkloadHash: r.workloadHash, Target: r.target, CandidateHash: c.Hash,
 		Trace: trace, Status: res.Status, Strategy: r.opt.Strategy.Name(), Proposer: proposerLabel(c),
-		Seed: r.opt.Seed, Sample: sample, BuildS: res.BuildS,
+		Seed: r.opt.Seed, Sample: sample, BuildS: res.BuildS, Run: r.opt.RunID,
 	}
 	if !res.OK() {
 		rec.Message = res.Message
@@ -256,7 +309,7 @@ func (m *measurer) trainCostModel(s *measuredSample) error {
 	if model == nil {
 		return nil
 	}
-	m.r.gate.work(func() {
+	m.r.gate.Work(func() {
 		if sample, ok := costModelSample(m.r.workloadHash, s.Measured); ok {
 			model.Add(sample)
 		}

@@ -32,8 +32,9 @@ type Record struct {
 	Strategy      string          `json:"strategy"`
 	Proposer      string          `json:"proposer,omitempty"` // model or strategy that proposed it
 	Seed          uint64          `json:"seed"`
-	Sample        int             `json:"sample"` // 1-based index within its run's history
-	Time          time.Time       `json:"time"`   // when it was measured; Append fills in the current time when zero
+	Sample        int             `json:"sample"`        // 1-based index within its run's history
+	Run           string          `json:"run,omitempty"` // colt serve's run id ("" for a run of colt tune)
+	Time          time.Time       `json:"time"`          // when it was measured; Append fills in the current time when zero
 }
 
 // Names of the files a Store keeps in its directory.
@@ -328,6 +329,20 @@ func (s *Store) Best(workloadHash, target string) (Record, bool) {
 		return Record{}, false
 	}
 	return cloneRecord(s.records[i]), true
+}
+
+// RunCount is how many records of one workload on one target a run (colt serve's run id)
+// has appended.
+func (s *Store) RunCount(run, workloadHash, target string) int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	n := 0
+	for _, j := range s.groups[recordGroup{workloadHash, target}] {
+		if s.records[j].Run == run {
+			n++
+		}
+	}
+	return n
 }
 
 // Len is the number of records in the store, over all workloads and targets.

@@ -15,14 +15,14 @@ const renderCacheSize = 256
 type renderer struct {
 	task  *workloads.Task
 	space schedule.SpaceOptions
-	gate  *cpuGate
+	gate  *CPUGate
 
 	mu    sync.Mutex
 	cache map[string]*Program
 	order []string // hashes, oldest first
 }
 
-func newRenderer(task *workloads.Task, space schedule.SpaceOptions, gate *cpuGate) *renderer {
+func newRenderer(task *workloads.Task, space schedule.SpaceOptions, gate *CPUGate) *renderer {
 	return &renderer{task: task, space: space, gate: gate, cache: map[string]*Program{}}
 }
 
@@ -43,7 +43,7 @@ func (r *renderer) program(hash string, t *schedule.Trace) *Program {
 		return p
 	}
 	p = &Program{Hash: hash}
-	r.gate.work(func() {
+	r.gate.Work(func() {
 		var err error
 		if p.TIR, err = EmitTrace(r.task, t, r.space, "tir"); err == nil {
 			p.C, err = EmitTrace(r.task, t, r.space, "c")

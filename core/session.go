@@ -51,6 +51,21 @@ type SessionOptions struct {
 	// Logf receives the cost model's log lines (nil: discarded). It may be called from any
 	// goroutine.
 	Logf func(format string, args ...any)
+
+	// The fields below let colt serve run several sessions in one process.
+
+	// Store, when set, is the record store the session appends to (shared with the process's
+	// other sessions); the session neither opens nor closes it. Nil: the session opens the
+	// work dir's store and closes it in Close.
+	Store *Store
+	// Gate, when set, is the CPU gate shared with the process's other sessions and its
+	// measurement worker (nil: the session's own).
+	Gate *CPUGate
+	// RunID names the session's runs in their records; with it, each task's budget is what
+	// is left of it after the records this run id already has (a restarted server resumes).
+	RunID string
+	// Dispatch, when set, measures the candidates (colt serve's workers).
+	Dispatch Dispatcher
 }
 
 // Session is one tuning job end to end: the backend, the record store, the cost model (loaded,
@@ -67,7 +82,7 @@ type Session struct {
 	be       *backend.Backend
 	store    *Store
 	model    *scoring.CostModel
-	gate     *cpuGate
+	gate     *CPUGate
 	cmds     chan Command
 	sketches []schedule.Sketch
 	budget   int
@@ -91,7 +106,10 @@ type TaskRef struct {
 // was asked for are InputErrors.
 func NewSession(opt SessionOptions) (*Session, error) {
 	cfg := opt.Config
-	s := &Session{opt: opt, gate: &cpuGate{}, cmds: make(chan Command, 16), budget: opt.Budget, seed: cfg.Seed}
+	s := &Session{opt: opt, gate: opt.Gate, cmds: make(chan Command, 16), budget: opt.Budget, seed: cfg.Seed}
+	if s.gate == nil {
+		s.gate = &CPUGate{}
+	}
 	if opt.Strategy == "" {
 		opt.Strategy = cfg.Search.Strategy
 	}
@@ -156,8 +174,10 @@ func NewSession(opt SessionOptions) (*Session, error) {
 	if s.be, err = OpenBackend(cfg); err != nil {
 		return nil, inputError(err)
 	}
-	if s.store, err = OpenStore(cfg.WorkDir); err != nil {
-		return nil, err
+	if s.store = opt.Store; s.store == nil {
+		if s.store, err = OpenStore(cfg.WorkDir); err != nil {
+			return nil, err
+		}
 	}
 	// The session trains the cost model on every measurement whenever it is enabled (whatever
 	// the strategy), and always when the strategy ranks with it.
@@ -198,6 +218,15 @@ func (s *Session) Describe(name string) string {
 	return s.w.Description
 }
 
+// Target is the target key of the session's backend (the records' target).
+func (s *Session) Target() string { return s.be.Target().String() }
+
+// Strategy is the name of the session's strategy.
+func (s *Session) Strategy() string { return s.entry.name }
+
+// Budget is each task's budget of new candidates.
+func (s *Session) Budget() int { return s.budget }
+
 // WorkDir is where the session keeps its records and caches.
 func (s *Session) WorkDir() string { return s.cfg.WorkDir }
 
@@ -227,9 +256,17 @@ func (s *Session) Run(ctx context.Context, onEvent func(Event)) (*SessionReport,
 		if err != nil {
 			return rep, fmt.Errorf("%s: %w", t.Name, err)
 		}
+		workloadHash := schedule.StructuralHash(tw.Tasks[0].Func())
+		budget := s.budget
+		if s.opt.RunID != "" {
+			budget -= s.store.RunCount(s.opt.RunID, workloadHash, s.be.Target().String())
+			if budget < 1 {
+				continue // this run spent the task's budget before a restart
+			}
+		}
 		var scorer Scorer
 		if s.rankCM {
-			scorer = NewCostModelScorer(s.model, schedule.StructuralHash(tw.Tasks[0].Func()))
+			scorer = NewCostModelScorer(s.model, workloadHash)
 		}
 		strat, err := s.entry.make(strategyEnv{cfg: s.cfg, scorer: scorer, getenv: s.opt.Getenv})
 		if err != nil {
@@ -237,9 +274,9 @@ func (s *Session) Run(ctx context.Context, onEvent func(Event)) (*SessionReport,
 		}
 		tuner, err := NewTuner(TuneOptions{
 			Workload: tw, Backend: s.be, Store: s.store, WorkDir: s.cfg.WorkDir, Strategy: strat,
-			Budget: s.budget, Seed: s.seed, Search: s.cfg.Search, Sketches: s.sketches, CostModel: s.model,
+			Budget: budget, Seed: s.seed, Search: s.cfg.Search, Sketches: s.sketches, CostModel: s.model,
 			OnEvent: onEvent, Commands: s.cmds, SnapshotEvery: s.opt.SnapshotEvery, ProgressEvery: s.opt.ProgressEvery,
-			gate: s.gate,
+			RunID: s.opt.RunID, Dispatch: s.opt.Dispatch, gate: s.gate,
 		})
 		if err != nil {
 			return rep, fmt.Errorf("%s: %w", t.Name, err)
@@ -267,6 +304,9 @@ func (s *Session) Close() error {
 			if werr := s.model.Wait(); werr != nil {
 				s.closeErr = fmt.Errorf("cost model: the last training failed: %w", werr)
 			}
+		}
+		if s.opt.Store != nil {
+			return // shared: its owner closes it
 		}
 		if cerr := s.store.Close(); cerr != nil && s.closeErr == nil {
 			s.closeErr = cerr

@@ -92,7 +92,7 @@ type Problem struct {
 	Budget int
 
 	known func(hash string) bool
-	gate  *cpuGate
+	gate  *CPUGate
 
 	mu sync.Mutex
 	// prepared counts the traces Prepare built; invalid those it rejected, lastInvalid the
@@ -107,7 +107,7 @@ func NewProblem(workload string, f *schedule.Func, flops int64, sketches []sched
 	if known == nil {
 		known = func(string) bool { return false }
 	}
-	return &Problem{Workload: workload, Func: f, FLOPs: flops, Sketches: sketches, Space: space, Rand: rng, known: known, gate: &cpuGate{}}
+	return &Problem{Workload: workload, Func: f, FLOPs: flops, Sketches: sketches, Space: space, Rand: rng, known: known, gate: &CPUGate{}}
 }
 
 // Known reports whether a candidate with this hash was measured (or failed) already, in this
@@ -117,7 +117,7 @@ func (p *Problem) Known(hash string) bool { return p.known(hash) }
 
 // work runs a strategy's CPU-bound work under the run's CPU gate, so it never overlaps a timed
 // run; a strategy releases the gate while it waits for anything (a model call, say).
-func (p *Problem) work(f func()) { p.gate.work(f) }
+func (p *Problem) work(f func()) { p.gate.Work(f) }
 
 // invalidCounts returns how many traces Prepare built and rejected so far, and the latest
 // rejection.

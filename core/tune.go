@@ -56,8 +56,15 @@ type TuneOptions struct {
 	// this long, and again after each further such period.
 	ProgressEvery time.Duration
 
+	// RunID, when set, names the run in its records (colt serve's run id), so a restarted
+	// server knows how much of the budget its runs have spent.
+	RunID string
+	// Dispatch, when set, measures the candidates instead of the local backend (colt serve's
+	// workers); the reference, the baseline and the confirmation stay local.
+	Dispatch Dispatcher
+
 	// gate is the CPU gate shared with the session's other work; nil: the run's own.
-	gate *cpuGate
+	gate *CPUGate
 }
 
 // ErrInterrupted is returned (wrapped) by Tuner.Run when its context ended the run; the
@@ -124,7 +131,7 @@ func NewTuner(opt TuneOptions) (*Tuner, error) {
 		opt.Search.RunTimeoutFactor = d.RunTimeoutFactor
 	}
 	if opt.gate == nil {
-		opt.gate = &cpuGate{}
+		opt.gate = &CPUGate{}
 	}
 	t := &Tuner{opt: opt, task: opt.Workload.Tasks[0], space: SpaceOptionsFor(opt.Backend.Target())}
 	if e, err := lookupStrategy(opt.Strategy.Name()); err == nil {
@@ -141,7 +148,7 @@ type run struct {
 	ctx    context.Context
 	cancel context.CancelCauseFunc
 	parent context.Context
-	gate   *cpuGate
+	gate   *CPUGate
 	ctl    *control
 	board  *board
 	start  time.Time
@@ -400,7 +407,7 @@ func (r *run) stopped(err error) error {
 func (r *run) fresh(prob *Problem, props []*Candidate, n int) []*Candidate {
 	var out []*Candidate
 	seen := map[string]bool{}
-	r.gate.work(func() {
+	r.gate.Work(func() {
 		for _, c := range props {
 			if len(out) >= n {
 				break

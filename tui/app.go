@@ -72,6 +72,9 @@ func NewModel(e *Engine, st Styles, keys KeyMap) *Model {
 	}
 	m.newPanes()
 	m.message = "starting: computing the reference and the baseline…"
+	if e.Remote != "" {
+		m.message = "attached to " + e.Remote + ": q detaches (the search goes on), s stops it"
+	}
 	m.layout()
 	return m
 }
@@ -238,8 +241,8 @@ func (m *Model) onKey(msg tea.KeyMsg) tea.Cmd {
 	}
 	switch {
 	case key.Matches(msg, k.Quit):
-		if m.done || m.quitting {
-			return tea.Quit
+		if m.done || m.quitting || m.engine.Remote != "" {
+			return tea.Quit // attached: quitting detaches, the search goes on
 		}
 		m.quitting = true
 		m.setMessage("quitting: the candidate in flight is dropped, every measured one is recorded (q again: quit now)", false)

@@ -295,3 +295,29 @@ func TestNoColorDrawsNoEscapes(t *testing.T) {
 		t.Errorf("NO_COLOR: the screen has escape sequences:\n%q", view[:min(len(view), 400)])
 	}
 }
+
+// TestQuitDetachesFromARemoteRun: on a console attached to colt serve, q quits at once and
+// stops nothing: the search goes on in the server.
+func TestQuitDetachesFromARemoteRun(t *testing.T) {
+	e, f := newFakeEngine()
+	e.Remote = "run 3 of colt serve"
+	m := NewModel(e, plainStyles(), DefaultKeyMap())
+	m.Update(tea.WindowSizeMsg{Width: 80, Height: 24})
+	if !strings.Contains(m.message, "q detaches") {
+		t.Errorf("attached console's first message %q does not say q detaches", m.message)
+	}
+	stopped := false
+	m.engine.cancel = func() { stopped = true }
+	_, cmd := m.Update(keyMsg("q"))
+	if cmd == nil {
+		t.Fatal("q on an attached console did not quit")
+	}
+	if _, ok := cmd().(tea.QuitMsg); !ok || stopped {
+		t.Fatalf("q on an attached console: quit %v, run stopped %v; want quit at once and nothing stopped", ok, stopped)
+	}
+	select {
+	case c := <-f.commands:
+		t.Fatalf("q sent %s to the run", c.Kind)
+	default:
+	}
+}

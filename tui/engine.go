@@ -19,6 +19,14 @@ type Source interface {
 	Run(ctx context.Context, onEvent func(core.Event)) (*core.SessionReport, error)
 }
 
+// Remote is a Source that runs somewhere else: a search of colt serve the console attached to.
+// Quitting the console only detaches from it.
+type Remote interface {
+	Source
+	// Remote names what the console is attached to ("run 3 of colt serve").
+	Remote() string
+}
+
 // Engine is a tuning session running on its own goroutine, as the console drives it: events
 // come out through a bounded channel that never blocks the search (the oldest event is dropped
 // when the console is behind), commands go in through Commands.
@@ -29,6 +37,8 @@ type Engine struct {
 	Done <-chan struct{}
 	// Tasks are the run's tasks in the order they are tuned.
 	Tasks []core.TaskRef
+	// Remote names the search the console is attached to ("" when the session runs here).
+	Remote string
 
 	cancel context.CancelFunc
 	report *core.SessionReport
@@ -42,6 +52,9 @@ func Start(ctx context.Context, src Source) *Engine {
 	ctx, cancel := context.WithCancel(ctx)
 	done := make(chan struct{})
 	e := &Engine{Events: events, Commands: src.Commands(), Done: done, Tasks: src.Tasks(), cancel: cancel}
+	if r, ok := src.(Remote); ok {
+		e.Remote = r.Remote()
+	}
 	go func() {
 		defer close(done)
 		defer func() {

@@ -22,7 +22,8 @@ type RunOptions struct {
 }
 
 // Run opens the console on a tuning session and returns the session's report and error when
-// the operator quits. Quitting mid-run stops the run; every measured candidate stays recorded.
+// the operator quits. Quitting mid-run stops a run of this process (every measured candidate
+// stays recorded); on a Remote source it only detaches, and Run returns nil, nil.
 func Run(ctx context.Context, opt RunOptions) (*core.SessionReport, error) {
 	eng := Start(ctx, opt.Session)
 	st := NewStyles(NewRenderer(opt.Out, opt.NoColor))
