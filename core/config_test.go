@@ -56,6 +56,10 @@ func TestLoadConfig(t *testing.T) {
 		{"several bad values", "[backend]\nrepeat = 0\nmin_repeat_ms = -1\n", "min_repeat_ms is -1"},
 		{"wrong type", "seed = \"one\"\n", "seed"},
 		{"syntax", "[backend\n", "colt.toml"},
+		{"serve beyond loopback without TLS", "[serve]\nlisten = \"0.0.0.0\"\n", "set serve.tls_cert and serve.tls_key"},
+		{"serve on loopback", "[serve]\nlisten = \"::1\"\nport = 5000\n", ""},
+		{"serve beyond loopback with TLS", "[serve]\nlisten = \"10.0.0.5\"\ntls_cert = \"c.pem\"\ntls_key = \"k.pem\"\n", ""},
+		{"serve port and ack wait", "[serve]\nport = 0\nack_wait_s = 0\n", "serve.port is 0"},
 		{"colt search values", "[colt]\ninit_samples = 0\nexpansions_per_sample = 0.5\nrandom_share = 2\n",
 			"colt.init_samples is 0, want ≥ 1; colt.expansions_per_sample is 0.5, want 1 to 64; colt.random_share is 2, want 0 to 1"},
 	}

@@ -67,11 +67,24 @@ type Event struct {
 	// Waiting says what the run waits for, on EventWaiting.
 	Waiting *Waiting
 
+	// Workers are the measurement workers of a run of colt serve, as the server saw them when
+	// it sent the event (nil for a run of this process).
+	Workers []WorkerStatus
+
 	// Report is the run's report, on EventDone only.
 	Report *Report
 	// Snapshot is the console's view of the run (see TuneOptions.SnapshotEvery); nil on most
 	// events. It is shared, never changed: read it, do not modify it.
 	Snapshot *Snapshot
+}
+
+// WorkerStatus is one measurement worker of colt serve.
+type WorkerStatus struct {
+	ID string
+	// Connected says its heartbeats arrive; Busy that it is measuring.
+	Connected, Busy bool
+	// Jobs counts the candidates it measured, Failures those that were not ok.
+	Jobs, Failures int
 }
 
 // Waiting says what a run has been waiting for since its last sample.

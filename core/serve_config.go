@@ -3,6 +3,7 @@ package core
 import (
 	"fmt"
 	"net"
+	"strings"
 )
 
 // ServeConfig sets `colt serve`: the [serve] table of colt.toml.
@@ -36,6 +37,14 @@ func (s ServeConfig) Loopback() bool {
 	}
 	ip := net.ParseIP(s.Listen)
 	return ip != nil && ip.IsLoopback()
+}
+
+// Check returns the [serve] table's problems as one error (nil when there are none).
+func (s ServeConfig) Check() error {
+	if bad := s.problems(); len(bad) > 0 {
+		return fmt.Errorf("config: %s", strings.Join(bad, "; "))
+	}
+	return nil
 }
 
 func (s ServeConfig) problems() []string {

@@ -410,6 +410,7 @@ func (m *Model) statusLine() string {
 	} else {
 		parts = append(parts, "best -")
 	}
+	parts = append(parts, workersText(e.Workers))
 	if e.Elapsed > 0 {
 		t := e.Elapsed.Round(1e9).String()
 		if e.ETA > 0 && !m.done {
@@ -421,6 +422,26 @@ func (m *Model) statusLine() string {
 		parts = append(parts, strings.SplitN(e.Target, ",", 2)[0])
 	}
 	return " " + strings.Join(nonEmpty(parts), " · ")
+}
+
+// workersText sums up colt serve's measurement workers: how many are connected and busy, the
+// jobs they measured and how many failed ("" for a run of this process).
+func workersText(ws []core.WorkerStatus) string {
+	if len(ws) == 0 {
+		return ""
+	}
+	connected, busy, jobs, failed := 0, 0, 0, 0
+	for _, w := range ws {
+		if w.Connected {
+			connected++
+		}
+		if w.Busy && w.Connected {
+			busy++
+		}
+		jobs += w.Jobs
+		failed += w.Failures
+	}
+	return fmt.Sprintf("workers %d/%d busy, %d jobs (%d failed)", busy, connected, jobs, failed)
 }
 
 func nonEmpty(xs []string) []string {

@@ -321,3 +321,31 @@ func TestQuitDetachesFromARemoteRun(t *testing.T) {
 	default:
 	}
 }
+
+// TestWorkersOnTheStatusLine: a run of colt serve shows its workers on the status line.
+func TestWorkersOnTheStatusLine(t *testing.T) {
+	cases := []struct {
+		name    string
+		workers []core.WorkerStatus
+		want    string
+	}{
+		{"a run of this process", nil, ""},
+		{"one busy, one idle, one gone", []core.WorkerStatus{
+			{ID: "local", Connected: true, Busy: true, Jobs: 30, Failures: 2},
+			{ID: "b", Connected: true, Jobs: 11},
+			{ID: "c", Busy: true, Jobs: 4, Failures: 1},
+		}, "workers 1/2 busy, 45 jobs (3 failed)"},
+	}
+	for _, tc := range cases {
+		if got := workersText(tc.workers); got != tc.want {
+			t.Errorf("%s: %q, want %q", tc.name, got, tc.want)
+		}
+	}
+	m, _ := appWith(t, 160, 24)
+	e := m.tasks[m.shown].event
+	e.Workers = cases[1].workers
+	m.Update(eventMsg(e))
+	if !strings.Contains(m.statusLine(), cases[1].want) {
+		t.Errorf("status line %q does not show the workers", m.statusLine())
+	}
+}

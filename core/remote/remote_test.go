@@ -180,6 +180,9 @@ func TestDetachAttachSteer(t *testing.T) {
 	})
 	e, _ := k1.last()
 	model := e.Snapshot.Models[len(e.Snapshot.Models)-1].Name
+	if len(e.Workers) != 1 || e.Workers[0].ID != "local" || !e.Workers[0].Connected {
+		t.Errorf("the console's workers: %+v, want the server's own, connected", e.Workers)
+	}
 	if err := k1.command(core.Command{Kind: core.CmdPin, Model: model}); err != nil {
 		t.Fatalf("pin %s: %v", model, err)
 	}
@@ -302,6 +305,13 @@ func TestRefusals(t *testing.T) {
 		err := request(c.nc, SubjectHello, &Hello{Worker: WorkerInfo{ID: "w", Target: "cuda: some other GPU"}}, &reply, 10*time.Second)
 		if err == nil || !strings.Contains(err.Error(), "this server tunes for") || reply.Target != srv.Target() {
 			t.Fatalf("a worker of another target: %v (target %q)", err, reply.Target)
+		}
+	})
+	t.Run("listening beyond loopback without TLS", func(t *testing.T) {
+		open := testConfig(t)
+		open.Serve.Listen = "0.0.0.0"
+		if _, err := Start(ServerOptions{Config: open, Port: -1}); err == nil || !strings.Contains(err.Error(), "tls_cert") {
+			t.Fatalf("a server on 0.0.0.0 without TLS: %v, want a refusal", err)
 		}
 	})
 	t.Run("no server", func(t *testing.T) {

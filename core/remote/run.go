@@ -201,6 +201,9 @@ func (r *serverRun) publish() {
 // last one) and its progress line.
 func (r *serverRun) absorb(e core.Event) (*EventMessage, string) {
 	line, _ := r.s.opt.LogLine(e)
+	for _, w := range r.s.workerInfos() {
+		e.Workers = append(e.Workers, core.WorkerStatus{ID: w.ID, Connected: w.Connected, Busy: w.Busy, Jobs: w.Jobs, Failures: w.Failures})
+	}
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if r.latest == nil || r.latest.Workload != e.Workload {

@@ -77,6 +77,9 @@ type Server struct {
 // server, and the local worker. The server runs until Close.
 func Start(opt ServerOptions) (_ *Server, err error) {
 	cfg := opt.Config
+	if err := cfg.Serve.Check(); err != nil {
+		return nil, err
+	}
 	if opt.Logf == nil {
 		opt.Logf = func(string, ...any) {}
 	}
