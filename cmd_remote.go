@@ -150,7 +150,7 @@ func attach(ctx context.Context, c *remote.Client, pos []string, out, errOut io.
 			if i > 0 {
 				fmt.Fprintln(out)
 			}
-			printTuneSummary(out, r, r.Workload, "")
+			printTuneSummary(out, r, r.Workload, filepath.Dir(r.Records))
 		}
 	}
 	return exitOK

@@ -377,3 +377,53 @@ func TestHistoryMerger(t *testing.T) {
 		}
 	}
 }
+
+// TestStoppedServerResumes: a server stopped in the middle of a run marks it interrupted; the
+// next server on the work dir resumes it and measures exactly the budget, the token unchanged.
+func TestStoppedServerResumes(t *testing.T) {
+	cfg := testConfig(t)
+	srv := startServer(t, cfg, false)
+	c := dial(t, cfg)
+	const budget = 24
+	info, err := c.Submit(RunSpec{Workload: "small", Budget: budget})
+	if err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, "a few samples", func() bool { return runInfo(t, c, info.ID).Samples >= 3 })
+	tok, _ := ReadToken(filepath.Join(cfg.WorkDir, TokenFile))
+	if err := srv.Close(); err != nil {
+		t.Fatal(err)
+	}
+	c.Close()
+	recs, err := core.ReadRecords(cfg.WorkDir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(recs) >= budget {
+		t.Fatalf("the run was over (%d records) before the server stopped; raise the budget", len(recs))
+	}
+	startServer(t, cfg, false)
+	if again, _ := ReadToken(filepath.Join(cfg.WorkDir, TokenFile)); again != tok {
+		t.Error("the restarted server changed the token; its workers could not reconnect")
+	}
+	c2 := dial(t, cfg)
+	eventually(t, "the resumed run ends", func() bool { return runInfo(t, c2, info.ID).State.Ended() })
+	st := runInfo(t, c2, info.ID)
+	if st.State != RunDone || st.Samples != budget || st.Budget != budget {
+		t.Fatalf("the resumed run: %+v, want done with %d of %d samples", st, budget, budget)
+	}
+	all, err := core.ReadRecords(cfg.WorkDir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	seen := map[string]bool{}
+	for _, r := range all {
+		if seen[r.CandidateHash] {
+			t.Fatalf("candidate %s recorded twice", r.CandidateHash)
+		}
+		seen[r.CandidateHash] = true
+	}
+	if len(all) != budget {
+		t.Fatalf("%d records (%d before the stop), want exactly %d", len(all), len(recs), budget)
+	}
+}

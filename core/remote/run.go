@@ -99,7 +99,8 @@ func (s *Server) startRun(id string, spec RunSpec, started time.Time) (*serverRu
 // endedRun is a finished run known from its file only.
 func endedRun(s *Server, f runFile) *serverRun {
 	r := &serverRun{s: s, id: f.ID, spec: f.Spec, started: f.Started, done: make(chan struct{}), consoles: map[string]time.Time{}}
-	r.info = RunInfo{ID: f.ID, Workload: f.Spec.Workload, Target: s.target, Strategy: f.Spec.Strategy, State: f.State, Error: f.Error, Started: f.Started}
+	r.info = RunInfo{ID: f.ID, Workload: f.Spec.Workload, Target: s.target, Strategy: f.Spec.Strategy, State: f.State, Error: f.Error, Started: f.Started,
+		Task: f.Task, Samples: f.Samples, Budget: f.Budget, BestS: f.BestS, Speedup: f.Speedup}
 	close(r.done)
 	return r
 }
@@ -113,8 +114,8 @@ func (r *serverRun) finish(rep *core.SessionReport, err error) {
 		r.info.State = RunStopped
 	case err == nil:
 		r.info.State = RunDone
-	case errors.Is(err, core.ErrInterrupted) && r.s.ctx.Err() != nil:
-		r.info.State = RunInterrupted
+	case errors.Is(err, core.ErrInterrupted):
+		r.info.State = RunInterrupted // only the server's closing interrupts a run
 	default:
 		r.info.State, r.info.Error = RunFailed, err.Error()
 	}
@@ -137,7 +138,8 @@ func stoppedByOperator(rep *core.SessionReport) bool {
 // persist writes the run's file.
 func (r *serverRun) persist() {
 	r.mu.Lock()
-	f := runFile{ID: r.id, Spec: r.spec, State: r.info.State, Error: r.info.Error, Started: r.started}
+	f := runFile{ID: r.id, Spec: r.spec, State: r.info.State, Error: r.info.Error, Started: r.started,
+		Task: r.info.Task, Samples: r.info.Samples, Budget: r.info.Budget, BestS: r.info.BestS, Speedup: r.info.Speedup}
 	r.mu.Unlock()
 	if err := writeJSON(filepath.Join(r.s.cfg.WorkDir, RunsDir, r.id+".json"), f); err != nil {
 		r.s.opt.Logf("run %s: %v", r.id, err)
@@ -215,7 +217,9 @@ func (r *serverRun) absorb(e core.Event) (*EventMessage, string) {
 	kept := e
 	kept.Snapshot = r.snapshot
 	r.latest = &kept
-	r.info.Task, r.info.Samples, r.info.Budget, r.info.BestS, r.info.Speedup = e.Workload, e.Samples, e.Budget, e.BestS, e.Speedup()
+	// A resumed task's budget is what its records had not spent: count those in.
+	total := r.sess.Budget()
+	r.info.Task, r.info.Samples, r.info.Budget, r.info.BestS, r.info.Speedup = e.Workload, e.Samples+max(total-e.Budget, 0), total, e.BestS, e.Speedup()
 	if going := r.info.State == RunRunning || r.info.State == RunPaused; going && e.State == "paused" {
 		r.info.State = RunPaused
 	} else if going && e.State != "" {

@@ -163,12 +163,16 @@ func (s *Server) connect() error {
 		s.nc, s.url = nc, s.opt.NATSURL
 		return s.jetStream()
 	}
-	tok, err := newToken()
+	// The token of an earlier server is kept, so its workers and consoles reconnect.
+	tokPath := filepath.Join(cfg.WorkDir, TokenFile)
+	tok, err := ReadToken(tokPath)
 	if err != nil {
-		return err
-	}
-	if err := writeToken(filepath.Join(cfg.WorkDir, TokenFile), tok); err != nil {
-		return fmt.Errorf("write the token: %w", err)
+		if tok, err = newToken(); err != nil {
+			return err
+		}
+		if err := writeToken(tokPath, tok); err != nil {
+			return fmt.Errorf("write the token: %w", err)
+		}
 	}
 	port := cfg.Serve.Port
 	if s.opt.Port != 0 {
@@ -422,6 +426,12 @@ type runFile struct {
 	State   RunState  `json:"state"`
 	Error   string    `json:"error,omitempty"`
 	Started time.Time `json:"started"`
+	// Where it stood when it was last written.
+	Task    string  `json:"task,omitempty"`
+	Samples int     `json:"samples,omitempty"`
+	Budget  int     `json:"budget,omitempty"`
+	BestS   float64 `json:"best_s,omitempty"`
+	Speedup float64 `json:"speedup,omitempty"`
 }
 
 // resumeRuns loads the runs an earlier server left: finished ones are listed, the others are
