@@ -73,7 +73,7 @@ func RunWorker(ctx context.Context, opt WorkerOptions) error {
 		beats.Wait()
 	}()
 	for ctx.Err() == nil {
-		batch, err := cons.Fetch(opt.Batch, jetstream.FetchMaxWait(time.Second))
+		msgs, err := take(cons, opt.Batch)
 		if err != nil {
 			if ctx.Err() != nil {
 				break
@@ -82,15 +82,34 @@ func RunWorker(ctx context.Context, opt WorkerOptions) error {
 			sleep(ctx, time.Second)
 			continue
 		}
-		var msgs []jetstream.Msg
-		for m := range batch.Messages() {
-			msgs = append(msgs, m)
-		}
 		if len(msgs) > 0 {
 			w.work(ctx, msgs)
 		}
 	}
 	return nil
+}
+
+// take waits up to a second for a job, then takes up to n-1 more of those already queued,
+// without waiting for them: a worker never idles while jobs wait.
+func take(cons jetstream.Consumer, n int) ([]jetstream.Msg, error) {
+	first, err := cons.Next(jetstream.FetchMaxWait(time.Second))
+	if errors.Is(err, nats.ErrTimeout) || errors.Is(err, context.DeadlineExceeded) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	msgs := []jetstream.Msg{first}
+	if n > 1 {
+		more, err := cons.FetchNoWait(n - 1)
+		if err != nil {
+			return msgs, nil
+		}
+		for m := range more.Messages() {
+			msgs = append(msgs, m)
+		}
+	}
+	return msgs, nil
 }
 
 // worker is RunWorker's state.
