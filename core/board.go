@@ -28,6 +28,7 @@ type board struct {
 	lastWaiting  time.Time
 	activity     string
 	tree         []TreeNode
+	treeAt       time.Time // when tree was published
 	measured     map[string]float64 // this run's measured candidates: hash → latency (0: failed)
 	best         programRef
 	current      programRef
@@ -135,7 +136,7 @@ func (b *board) publishTree() {
 		return
 	}
 	tree := ts.TreeSnapshot()
-	b.update(func(b *board) { b.tree = tree })
+	b.update(func(b *board) { b.tree, b.treeAt = tree, time.Now() })
 }
 
 // waiting is the EventWaiting of the moment, or nil when a sample finished recently.

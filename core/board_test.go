@@ -3,6 +3,7 @@ package core
 import (
 	"fmt"
 	"testing"
+	"time"
 )
 
 // TestTreeSnapshotsShowMeasurementsAtOnce: the tree the search published is shown with every
@@ -25,5 +26,32 @@ func TestTreeSnapshotsShowMeasurementsAtOnce(t *testing.T) {
 	}
 	if b.tree[3].Measured || b.tree[0].OnBestPath {
 		t.Error("the published tree was changed; snapshots must copy it")
+	}
+}
+
+// growingTree is a strategy stand-in whose tree gains a node at every snapshot.
+type growingTree struct {
+	Strategy
+	nodes int
+}
+
+func (g *growingTree) TreeSnapshot() []TreeNode {
+	g.nodes++
+	return make([]TreeNode, g.nodes)
+}
+
+// TestTreeRepublishedWhileSnapshotsAreRecent: samples and ticks carry snapshots often enough
+// that a snapshot is seldom due when the search grows; the tree is republished all the same,
+// so a console never shows a stale tree.
+func TestTreeRepublishedWhileSnapshotsAreRecent(t *testing.T) {
+	g := &growingTree{}
+	r := &run{Tuner: &Tuner{opt: TuneOptions{SnapshotEvery: time.Nanosecond}}}
+	r.board = &board{strategy: g, snapshotEvery: time.Nanosecond, lastSnapshot: time.Now().Add(time.Hour), selected: -1}
+	for range 3 {
+		time.Sleep(time.Millisecond)
+		r.expanded()
+	}
+	if len(r.board.tree) != 3 {
+		t.Fatalf("after three expansions with a snapshot never due, the board shows %d nodes, want 3", len(r.board.tree))
 	}
 }

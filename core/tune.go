@@ -432,13 +432,19 @@ func (r *run) expanded() {
 	if r.opt.SnapshotEvery <= 0 {
 		return
 	}
-	due := false
-	r.board.update(func(b *board) { due = time.Since(b.lastSnapshot) >= b.snapshotEvery })
-	if !due {
-		return
+	// The tree is republished on its own clock: samples and ticks carry snapshots often
+	// enough that a snapshot is rarely due here, and they must not show a stale tree.
+	treeDue, snapshotDue := false, false
+	r.board.update(func(b *board) {
+		treeDue = time.Since(b.treeAt) >= b.snapshotEvery
+		snapshotDue = time.Since(b.lastSnapshot) >= b.snapshotEvery
+	})
+	if treeDue {
+		r.board.publishTree()
 	}
-	r.board.publishTree()
-	r.board.emit(EventExpand, alwaysSnapshot, nil)
+	if snapshotDue {
+		r.board.emit(EventExpand, alwaysSnapshot, nil)
+	}
 }
 
 // tick sends EventWaiting when no sample has finished for ProgressEvery, and with snapshots

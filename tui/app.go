@@ -74,6 +74,7 @@ func NewModel(e *Engine, st Styles, keys KeyMap) *Model {
 	m.message = "starting: computing the reference and the baseline…"
 	if e.Remote != "" {
 		m.message = "attached to " + e.Remote + ": q detaches (the search goes on), s stops it"
+		m.keys.Quit.SetHelp("q", "detach")
 	}
 	m.layout()
 	return m
@@ -201,6 +202,13 @@ func (m *Model) onEvent(e core.Event) tea.Cmd {
 		}
 	case core.EventDone:
 		t.started, t.finished = true, true
+	}
+	if e.BaselineS > 0 && !t.started {
+		// A console that attached mid-run never saw the task's start.
+		t.started, m.started = true, true
+		if m.followRunning && i != m.shown {
+			switchTo = m.showTask(i)
+		}
 	}
 	switch e.Kind {
 	case core.EventStart:

@@ -306,6 +306,14 @@ func TestQuitDetachesFromARemoteRun(t *testing.T) {
 	if !strings.Contains(m.message, "q detaches") {
 		t.Errorf("attached console's first message %q does not say q detaches", m.message)
 	}
+	if !strings.Contains(m.View(), "q detach") {
+		t.Error("the attached console's help line does not say q detaches")
+	}
+	// Attached mid-run: the first event is a sample, never the task's start.
+	m.Update(eventMsg(core.Event{Kind: core.EventSample, Workload: "mm8", Stats: core.Stats{BaselineS: 0.1, Samples: 5, Budget: 9}}))
+	if m.State() != "running" {
+		t.Errorf("attached mid-run, the console says %q, want running", m.State())
+	}
 	stopped := false
 	m.engine.cancel = func() { stopped = true }
 	_, cmd := m.Update(keyMsg("q"))
