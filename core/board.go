@@ -28,7 +28,7 @@ type board struct {
 	lastWaiting  time.Time
 	activity     string
 	tree         []TreeNode
-	treeAt       time.Time // when tree was published
+	treeAt       time.Time          // when tree was published
 	measured     map[string]float64 // this run's measured candidates: hash → latency (0: failed)
 	best         programRef
 	current      programRef
