@@ -24,6 +24,7 @@ for w in $workloads; do
     for seed in $seeds; do
       dir="$out/$w-$s-$seed"
       [ -f "$dir/report.json" ] && continue
+      rm -rf "$dir" # a run cut short left records that would warm-start this one
       mkdir -p "$dir"
       # Baselines, references and vendor figures are per workload: share them between runs.
       mkdir -p "$out/shared-$w/baselines" "$out/shared-$w/cache"
