@@ -1,6 +1,10 @@
 package workloads
 
-import "fmt"
+import (
+	"fmt"
+	"strconv"
+	"strings"
+)
 
 // builtinDef is a built-in workload: one spec, or a model of weighted task specs.
 type builtinDef struct {
@@ -50,6 +54,59 @@ func swiglu(desc string, m, d, f int, down bool) Spec {
 	return s
 }
 
+// gqaAttention is a causal grouped-query attention core over l tokens: kv KV heads, g query
+// heads per KV head, head dim d.
+func gqaAttention(desc string, kv, g, l, d int) Spec {
+	return Spec{
+		Description: desc,
+		Sizes:       map[string]any{"B": 1, "KV": kv, "G": g, "L": l, "D": d},
+		Inputs:      []string{"Q[B, KV, G, L, D]", "K[B, KV, L, D]", "V[B, KV, L, D]"},
+		Stages: []string{
+			"S[b, h, g, i, j] += Q[b, h, g, i, d] * K[b, h, j, d]",
+			"Sm[b, h, g, i, j] = select(j <= i, S[b, h, g, i, j] / sqrt(D), -inf)",
+			"M[b, h, g, i] max= Sm[b, h, g, i, j]",
+			"E[b, h, g, i, j] = exp(Sm[b, h, g, i, j] - M[b, h, g, i])",
+			"Z[b, h, g, i] += E[b, h, g, i, j]",
+			"P[b, h, g, i, j] = E[b, h, g, i, j] / Z[b, h, g, i]",
+			"O[b, h, g, i, d] += P[b, h, g, i, j] * V[b, h, j, d]",
+		},
+	}
+}
+
+// mlaAttention is a causal attention core whose heads have query/key dim d and value dim dv
+// (DeepSeek's latent attention once its keys and values are decompressed).
+func mlaAttention(desc string, heads, l, d, dv int) Spec {
+	return Spec{
+		Description: desc,
+		Sizes:       map[string]any{"B": 1, "H": heads, "L": l, "D": d, "DV": dv},
+		Inputs:      []string{"Q[B, H, L, D]", "K[B, H, L, D]", "V[B, H, L, DV]"},
+		Stages: []string{
+			"S[b, h, i, j] += Q[b, h, i, d] * K[b, h, j, d]",
+			"Sm[b, h, i, j] = select(j <= i, S[b, h, i, j] / sqrt(D), -inf)",
+			"M[b, h, i] max= Sm[b, h, i, j]",
+			"E[b, h, i, j] = exp(Sm[b, h, i, j] - M[b, h, i])",
+			"Z[b, h, i] += E[b, h, i, j]",
+			"P[b, h, i, j] = E[b, h, i, j] / Z[b, h, i]",
+			"O[b, h, i, e] += P[b, h, i, j] * V[b, h, j, e]",
+		},
+	}
+}
+
+// rmsnorm is the RMSNorm of m tokens × d with eps and a weight vector.
+func rmsnorm(desc string, m, d int, eps float64) Spec {
+	return Spec{
+		Description: desc,
+		Sizes:       map[string]any{"B": 1, "M": m, "D": d},
+		Inputs:      []string{"X[B, M, D]", "Wn[D]"},
+		Constants:   []string{"Wn"},
+		Stages: []string{
+			"SS[b, m] += X[b, m, k] * X[b, m, k]",
+			fmt.Sprintf("R[b, m] = rsqrt(SS[b, m] / D + %s)", strings.Replace(strconv.FormatFloat(eps, 'g', -1, 64), "e-0", "e-", 1)),
+			"Y[b, m, k] = X[b, m, k] * R[b, m] * Wn[k]",
+		},
+	}
+}
+
 // builtinDefs returns the built-in catalog, in catalog order, built fresh on each call.
 func builtinDefs() []builtinDef {
 	return []builtinDef{
@@ -87,34 +144,11 @@ func builtinDefs() []builtinDef {
 		{name: "llama3-8b", desc: "Llama-3-8B forward step for 16 tokens: every kernel of the 32 layers and the LM head, weighted by occurrences",
 			tasks: []builtinTask{
 				{"qkv", 32, matmul("Llama-3-8B fused Q/K/V projection for 16 tokens: (1,16,4096) · (4096,6144)", 16, 4096, 6144, "Wqkv")},
-				{"attention", 32, Spec{
-					Description: "Llama-3-8B causal GQA attention core for 16 tokens: 8 KV heads × 4 query heads each, head dim 128",
-					Sizes:       map[string]any{"B": 1, "KV": 8, "G": 4, "L": 16, "D": 128},
-					Inputs:      []string{"Q[B, KV, G, L, D]", "K[B, KV, L, D]", "V[B, KV, L, D]"},
-					Stages: []string{
-						"S[b, h, g, i, j] += Q[b, h, g, i, d] * K[b, h, j, d]",
-						"Sm[b, h, g, i, j] = select(j <= i, S[b, h, g, i, j] / sqrt(D), -inf)",
-						"M[b, h, g, i] max= Sm[b, h, g, i, j]",
-						"E[b, h, g, i, j] = exp(Sm[b, h, g, i, j] - M[b, h, g, i])",
-						"Z[b, h, g, i] += E[b, h, g, i, j]",
-						"P[b, h, g, i, j] = E[b, h, g, i, j] / Z[b, h, g, i]",
-						"O[b, h, g, i, d] += P[b, h, g, i, j] * V[b, h, j, d]",
-					},
-				}},
+				{"attention", 32, gqaAttention("Llama-3-8B causal GQA attention core for 16 tokens: 8 KV heads × 4 query heads each, head dim 128", 8, 4, 16, 128)},
 				{"out-proj", 32, matmul("Llama-3-8B attention output projection for 16 tokens: (1,16,4096) · (4096,4096)", 16, 4096, 4096, "Wo")},
 				{"gate-up", 32, swiglu("Llama-3-8B MLP gate and up projections with silu(gate)·up for 16 tokens: 4096 → 14336", 16, 4096, 14336, false)},
 				{"down", 32, matmul("Llama-3-8B MLP down projection for 16 tokens: (1,16,14336) · (14336,4096)", 16, 14336, 4096, "Wd")},
-				{"rmsnorm", 65, Spec{
-					Description: "Llama-3-8B RMSNorm of 16 tokens × 4096 with eps 1e-5 and a weight vector",
-					Sizes:       map[string]any{"B": 1, "M": 16, "D": 4096},
-					Inputs:      []string{"X[B, M, D]", "Wn[D]"},
-					Constants:   []string{"Wn"},
-					Stages: []string{
-						"SS[b, m] += X[b, m, k] * X[b, m, k]",
-						"R[b, m] = rsqrt(SS[b, m] / D + 1e-5)",
-						"Y[b, m, k] = X[b, m, k] * R[b, m] * Wn[k]",
-					},
-				}},
+				{"rmsnorm", 65, rmsnorm("Llama-3-8B RMSNorm of 16 tokens × 4096 with eps 1e-5 and a weight vector", 16, 4096, 1e-5)},
 				{"lm-head", 1, matmul("Llama-3-8B LM head for 16 tokens: (1,16,4096) · (4096,128256)", 16, 4096, 128256, "Wlm")},
 			}},
 	}
@@ -155,24 +189,37 @@ func builtin(shrink func(Spec) Spec) []*Workload {
 			out = append(out, w)
 			continue
 		}
-		w := &Workload{Name: d.name, Description: d.desc, Source: BuiltinSource}
-		for _, bt := range d.tasks {
-			prog, err := compile(funcName(d.name)+"_"+funcName(bt.name), shrink(bt.spec), false)
-			if err != nil {
-				panic(fmt.Sprintf("workloads: built-in %s:%s: %v", d.name, bt.name, err))
-			}
-			w.Tasks = append(w.Tasks, &Task{
-				Name:     bt.name,
-				Weight:   bt.weight,
-				Stages:   append([]string(nil), bt.spec.Stages...),
-				FLOPs:    prog.flops,
-				MinBytes: prog.minBytes,
-				desc:     bt.spec.Description,
-				funcName: funcName(d.name) + "_" + funcName(bt.name),
-				prog:     prog,
-			})
+		shrunk := make([]builtinTask, len(d.tasks))
+		for i, bt := range d.tasks {
+			shrunk[i] = builtinTask{bt.name, bt.weight, shrink(bt.spec)}
+		}
+		w, err := newModel(d.name, d.desc, BuiltinSource, shrunk)
+		if err != nil {
+			panic("workloads: built-in " + err.Error())
 		}
 		out = append(out, w)
 	}
 	return out
+}
+
+// newModel makes a workload of weighted tasks.
+func newModel(name, desc, source string, tasks []builtinTask) (*Workload, error) {
+	w := &Workload{Name: name, Description: desc, Source: source}
+	for _, bt := range tasks {
+		prog, err := compile(funcName(name)+"_"+funcName(bt.name), bt.spec, false)
+		if err != nil {
+			return nil, fmt.Errorf("%s:%s: %v", name, bt.name, err)
+		}
+		w.Tasks = append(w.Tasks, &Task{
+			Name:     bt.name,
+			Weight:   bt.weight,
+			Stages:   append([]string(nil), bt.spec.Stages...),
+			FLOPs:    prog.flops,
+			MinBytes: prog.minBytes,
+			desc:     bt.spec.Description,
+			funcName: funcName(name) + "_" + funcName(bt.name),
+			prog:     prog,
+		})
+	}
+	return w, nil
 }
