@@ -18,6 +18,7 @@ func runExport(_ context.Context, args []string, out, errOut io.Writer) int {
 	if ok, code := parse(fs, args); !ok {
 		return code
 	}
+	*name = common.defaultWorkload(*name)
 	if *name == "" {
 		return fail(errOut, exitUsage, "export: --workload is required (see 'colt workloads')")
 	}

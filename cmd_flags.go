@@ -17,6 +17,8 @@ type commonFlags struct {
 	workDir    string
 	target     string
 	arch       string
+	model      string
+	tokens     int
 }
 
 func (c *commonFlags) register(fs *flag.FlagSet) {
@@ -24,6 +26,8 @@ func (c *commonFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&c.workDir, "work-dir", "", "directory for records and caches (overrides work_dir)")
 	fs.StringVar(&c.target, "target", "", "what to tune for: "+strings.Join(core.TargetKinds(), ", ")+
 		" (default: target from the config, auto:\nthe NVIDIA GPU when a GPU and nvcc are present, else the CPU)")
+	fs.StringVar(&c.model, "model-config", "", "a Hugging Face config.json: its model joins the workloads, named after its directory\n(Llama, Mistral, Qwen2/3, Mixtral, Qwen-MoE, DeepSeek-V2/V3; see 'colt workloads')")
+	fs.IntVar(&c.tokens, "tokens", 16, "tokens of the forward step of --model-config's model")
 	fs.StringVar(&c.arch, "arch", "", "CUDA arch to build for, e.g. sm_90 (default: the detected GPU's); lets show and\nexport compile CUDA on a machine without a GPU")
 }
 
@@ -37,6 +41,7 @@ func (c *commonFlags) config() (core.Config, error) {
 	if c.workDir != "" {
 		cfg.WorkDir = c.workDir
 	}
+	cfg.ModelConfig, cfg.ModelTokens = c.model, c.tokens
 	if c.target != "" {
 		if !slices.Contains(core.TargetKinds(), c.target) {
 			return cfg, fmt.Errorf("unknown --target %q: want one of %s", c.target, strings.Join(core.TargetKinds(), ", "))
@@ -81,4 +86,12 @@ func parse(fs *flag.FlagSet, args []string) (ok bool, code int) {
 		return false, exitUsage
 	}
 	return true, exitOK
+}
+
+// defaultWorkload is --workload's value when it was not given: the model of --model-config.
+func (c *commonFlags) defaultWorkload(given string) string {
+	if given == "" && c.model != "" {
+		return core.ModelConfigName(c.model)
+	}
+	return given
 }

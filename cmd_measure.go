@@ -25,6 +25,7 @@ func runMeasure(ctx context.Context, args []string, out, errOut io.Writer) int {
 	if ok, code := parse(fs, args); !ok {
 		return code
 	}
+	*name = common.defaultWorkload(*name)
 	if *name == "" {
 		return fail(errOut, exitUsage, "measure: --workload is required (see 'colt workloads')")
 	}

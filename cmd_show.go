@@ -20,6 +20,7 @@ func runShow(_ context.Context, args []string, out, errOut io.Writer) int {
 	if ok, code := parse(fs, args); !ok {
 		return code
 	}
+	*name = common.defaultWorkload(*name)
 	if *name == "" {
 		return fail(errOut, exitUsage, "show: --workload is required (see 'colt workloads')")
 	}

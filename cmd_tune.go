@@ -37,6 +37,7 @@ func runTune(ctx context.Context, args []string, out, errOut io.Writer) int {
 	}
 	set := map[string]bool{}
 	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
+	*name = common.defaultWorkload(*name)
 	if *name == "" {
 		return fail(errOut, exitUsage, "tune: --workload is required (see 'colt workloads')")
 	}

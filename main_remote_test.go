@@ -287,3 +287,36 @@ func TestRemoteCommandErrors(t *testing.T) {
 		t.Fatalf("ps on an idle server: exit %d, %q %q", code, out, errOut)
 	}
 }
+
+// TestModelConfigFlag: --model-config adds a Hugging Face config's model to the workloads,
+// named after its directory; what it cannot read is one line and exit 2.
+func TestModelConfigFlag(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "Qwen3-Mini")
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	data, err := os.ReadFile(filepath.Join("workloads", "testdata", "hf", "qwen3.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(dir, "config.json")
+	if err := os.WriteFile(path, data, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	code, out, errOut := cli(t, "workloads", "--model-config", path, "--tokens", "8")
+	if code != exitOK || !strings.Contains(out, "qwen3-mini") || !strings.Contains(out, "7 tasks") {
+		t.Fatalf("workloads --model-config: exit %d, %q %q", code, out, errOut)
+	}
+	code, out, _ = cli(t, "show", "--model-config", path, "--tokens", "8", "--workload", "qwen3-mini:qkv")
+	if code != exitOK || !strings.Contains(out, "T.Buffer((1, 8, 64)") {
+		t.Fatalf("show of the model's qkv task: exit %d, %q", code, out)
+	}
+	bad := filepath.Join(t.TempDir(), "config.json")
+	if err := os.WriteFile(bad, []byte(`{"model_type": "gpt2"}`), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	code, _, errOut = cli(t, "workloads", "--model-config", bad)
+	if code != exitUsage || !strings.Contains(errOut, "gpt2 is not supported") || strings.Count(strings.TrimSpace(errOut), "\n") > 0 {
+		t.Fatalf("an unsupported architecture: exit %d, %q", code, errOut)
+	}
+}

@@ -35,6 +35,10 @@ type Config struct {
 
 	// Path is the file the configuration came from ("" for built-in defaults).
 	Path string `toml:"-"`
+	// ModelConfig, when set, is a Hugging Face config.json whose model joins the catalog
+	// (named by workloads.HFModelName), for a forward step over ModelTokens tokens.
+	ModelConfig string `toml:"-"`
+	ModelTokens int    `toml:"-"`
 }
 
 // BackendConfig sets how candidates are compiled and timed.
@@ -324,8 +328,23 @@ func (c Config) Catalog() (*workloads.Catalog, error) {
 	if source == "" {
 		source = "config"
 	}
-	return workloads.NewCatalog(c.Workloads, source)
+	cat, err := workloads.NewCatalog(c.Workloads, source)
+	if err != nil || c.ModelConfig == "" {
+		return cat, err
+	}
+	data, err := os.ReadFile(c.ModelConfig)
+	if err != nil {
+		return nil, fmt.Errorf("--model-config: %w", err)
+	}
+	w, err := workloads.FromHFConfig(workloads.HFModelName(c.ModelConfig), data, c.ModelTokens, c.ModelConfig)
+	if err != nil {
+		return nil, err
+	}
+	return cat, cat.Add(w)
 }
+
+// ModelConfigName is the workload name of the model of a Hugging Face config.json.
+func ModelConfigName(path string) string { return workloads.HFModelName(path) }
 
 // SearchConfig sets how `colt tune` searches: the [search] table of colt.toml.
 type SearchConfig struct {

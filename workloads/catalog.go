@@ -69,6 +69,20 @@ func NewCatalog(user map[string]Spec, source string) (*Catalog, error) {
 	return c, nil
 }
 
+// Add adds a workload made elsewhere (a model read from a config.json) at the end of the
+// catalog. Its name must be free.
+func (c *Catalog) Add(w *Workload) error {
+	if err := checkName("workload name", w.Name); err != nil {
+		return fmt.Errorf("%s: %w", w.Source, err)
+	}
+	if old, ok := c.byName[w.Name]; ok {
+		return fmt.Errorf("%s: the name %q is taken by a workload of %s", w.Source, w.Name, old.Source)
+	}
+	c.list = append(c.list, w)
+	c.byName[w.Name] = w
+	return nil
+}
+
 // All returns every workload: built-ins in catalog order, then user workloads sorted by name.
 func (c *Catalog) All() []*Workload { return append([]*Workload(nil), c.list...) }
 

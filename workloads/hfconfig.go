@@ -3,6 +3,7 @@ package workloads
 import (
 	"encoding/json"
 	"fmt"
+	"path/filepath"
 	"sort"
 	"strings"
 )
@@ -332,4 +333,26 @@ func deepseekTasks(c *hfConfig, tokens int) ([]builtinTask, error) {
 		tasks = append(tasks, mlpTasks("dense-", dense, tokens, hidden, *c.Intermediate)...)
 	}
 	return tasks, nil
+}
+
+// HFModelName is the workload name of a model read from a config.json: the name of the
+// directory that holds it (Hugging Face checkouts are named after the model), or the file's
+// own name without its extension, lower-cased, with anything but letters, digits, '-', '_'
+// and '.' made '-'.
+func HFModelName(path string) string {
+	base := filepath.Base(path)
+	if base == "config.json" {
+		if dir := filepath.Base(filepath.Dir(path)); dir != "." && dir != "/" {
+			base = dir
+		}
+	} else {
+		base = strings.TrimSuffix(base, filepath.Ext(base))
+	}
+	b := []byte(strings.ToLower(base))
+	for i, c := range b {
+		if !isLetter(c) && !isDigit(c) && c != '-' && c != '.' {
+			b[i] = '-'
+		}
+	}
+	return string(b)
 }
