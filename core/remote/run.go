@@ -185,6 +185,9 @@ func (r *serverRun) publish() {
 	r.mu.Lock()
 	info, rep := r.info, r.report
 	end := &EventMessage{Ended: true, Report: rep, RunError: info.Error, HistoryFrom: -1}
+	if info.State == RunInterrupted {
+		end.RunError = "colt serve stopped; the run resumes when it starts again on the same work dir"
+	}
 	if r.latest != nil {
 		end.Event = *r.latest
 		end.Event.History, end.Event.Snapshot = nil, nil
