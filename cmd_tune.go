@@ -24,7 +24,8 @@ func runTune(ctx context.Context, args []string, out, errOut io.Writer) int {
 	common.register(fs)
 	name := fs.String("workload", "", "workload to tune (see 'colt workloads'); one task of a model as MODEL:TASK")
 	strategy := fs.String("strategy", "", "search strategy (default: search.strategy, evolutionary):\n"+strategyHelp())
-	budget := fs.Int("budget", 0, "NEW candidates to measure in this run, failures included; candidates already\nin the work dir's records are skipped and not counted (default: search.budget, 64)")
+	budget := fs.Int("budget", 0, "NEW candidates to measure in this run, failures included; candidates already\nin the work dir's records are skipped and not counted; for a model, the total over\nits tasks (default: search.budget, 64)")
+	taskOrder := fs.String("task-order", "", "how a model's tasks share the budget (default: search.task_order, gradient):\n"+taskOrderHelp())
 	seed := fs.Uint64("seed", 0, "seed of the search's random choices (default: seed from the config, 1);\nkernel inputs always use the config seed")
 	headless := fs.Bool("headless", false, "print progress lines instead of opening the console (colt runs headless anyway,\nwith a note, when standard output is not a terminal)")
 	jsonOut := fs.String("json-out", "", "write the run's report (summary and per-sample history) as JSON to this file")
@@ -55,6 +56,13 @@ func runTune(ctx context.Context, args []string, out, errOut io.Writer) int {
 	}
 	// What to run, here or in colt serve: unset flags stay nil (the configuration decides).
 	spec := remote.RunSpec{Workload: *name, Strategy: *strategy, Budget: *budget}
+	if set["task-order"] {
+		order, err := core.ParseTaskOrder(*taskOrder)
+		if err != nil {
+			return fail(errOut, exitUsage, "tune: --task-order: %v", err)
+		}
+		spec.TaskOrder = order
+	}
 	if set["seed"] {
 		spec.Seed = seed
 	}
@@ -81,7 +89,7 @@ func runTune(ctx context.Context, args []string, out, errOut io.Writer) int {
 	if console {
 		logf = held.add
 	}
-	opt := core.SessionOptions{Config: cfg, Workload: spec.Workload, Strategy: spec.Strategy, Budget: spec.Budget, Seed: spec.Seed,
+	opt := core.SessionOptions{Config: cfg, Workload: spec.Workload, Strategy: spec.Strategy, Budget: spec.Budget, TaskOrder: spec.TaskOrder, Seed: spec.Seed,
 		Models: spec.Models, CostModel: spec.CostModel, SketchFile: *sketch, Logf: logf}
 	if console {
 		opt.SnapshotEvery = tui.SnapshotEvery
@@ -135,6 +143,15 @@ func strategyHelp() string {
 	return strings.Join(lines, "\n")
 }
 
+// taskOrderHelp lists the task orders of the table, one per line, for --task-order's help.
+func taskOrderHelp() string {
+	var lines []string
+	for _, o := range core.TaskOrders() {
+		lines = append(lines, fmt.Sprintf("  %-12s %s", o.Order, o.Description))
+	}
+	return strings.Join(lines, "\n")
+}
+
 // printSessionSummary prints every task's summary and, for a model, the end-to-end estimate.
 func printSessionSummary(out io.Writer, sess *core.Session, rep *core.SessionReport) {
 	for i, r := range rep.Tasks {
@@ -144,7 +161,9 @@ func printSessionSummary(out io.Writer, sess *core.Session, rep *core.SessionRep
 		printTuneSummary(out, r, sess.Describe(r.Workload), sess.WorkDir())
 	}
 	if !rep.Single && len(rep.Tasks) > 0 {
-		fmt.Fprintf(out, "\nmodel %s: %d of %d tasks tuned; end-to-end estimate (Σ weight × best latency) %s, unscheduled %s\n",
+		fmt.Fprintln(out)
+		printAllocation(out, rep)
+		fmt.Fprintf(out, "model %s: %d of %d tasks tuned; end-to-end estimate (Σ weight × best latency) %s, unscheduled %s\n",
 			rep.Workload, rep.TasksTuned, rep.TaskCount, core.FormatSeconds(rep.EndToEndS), core.FormatSeconds(rep.BaselineS))
 	}
 }
@@ -179,6 +198,13 @@ func progressLine(e core.Event) (string, bool) {
 		return fmt.Sprintf("%s waiting %s: %s  %s  elapsed %s", progressPrefix(e), duration(e.Waiting.Since), e.Waiting.Describe(), bestText(e), duration(e.Elapsed)), true
 	case core.EventControl:
 		return fmt.Sprintf("colt: %s: %s (%s)", e.Workload, e.Message, e.State), e.Message != ""
+	case core.EventRound:
+		line := fmt.Sprintf("colt: %s: %s", e.Workload, e.Message)
+		if a := e.Allocation; a != nil {
+			line += fmt.Sprintf(" (round %d; %.0f%% of the budget so far; end-to-end ≈ %s over %d tasks)",
+				a.Round+1, 100*a.Share(e.Workload), seconds(a.EndToEndS), a.Covered)
+		}
+		return line, true
 	}
 	return "", false
 }

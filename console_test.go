@@ -175,54 +175,77 @@ description = "two tiny matmuls"
 tasks = [{ name = "a", workload = "tiny", weight = 3 }, { name = "b", workload = "tiny2", weight = 1 }]
 `
 
+// TestTuneAModelHeadless: a model's budget is the total over its tasks, shared by the task
+// scheduler or in order; the summary gives the allocation and the report the end-to-end
+// estimate.
 func TestTuneAModelHeadless(t *testing.T) {
-	cfg := writeConfig(t, tinyModelConfig)
-	out := filepath.Join(t.TempDir(), "model.json")
-	code, stdout, stderr := cli(t, "tune", "--headless", "--workload", "tinymodel", "--strategy", "random", "--budget", "3", "--config", cfg, "--json-out", out)
-	if code != exitOK {
-		t.Fatalf("exit %d\n%s\n%s", code, stdout, stderr)
-	}
-	for _, want := range []string{"tinymodel:a", "tinymodel:b", "model tinymodel: 2 of 2 tasks tuned; end-to-end estimate"} {
-		if !strings.Contains(stdout, want) {
-			t.Errorf("%q not in the summary:\n%s", want, stdout)
-		}
-	}
-	var doc struct {
-		Tasks []struct {
-			Workload     string   `json:"workload"`
-			Samples      int      `json:"samples"`
-			BestLatencyS *float64 `json:"best_latency_s"`
-		} `json:"tasks"`
-		Weights   map[string]int `json:"weights"`
-		EndToEndS float64        `json:"estimated_end_to_end_s"`
-	}
-	data, err := os.ReadFile(out)
-	if err != nil || json.Unmarshal(data, &doc) != nil || len(doc.Tasks) != 2 {
-		t.Fatalf("the model report: %v\n%s", err, data)
-	}
-	want := 0.0
-	for _, task := range doc.Tasks {
-		if task.Samples != 3 || task.BestLatencyS == nil {
-			t.Fatalf("task %s: %d samples, best %v", task.Workload, task.Samples, task.BestLatencyS)
-		}
-		want += float64(doc.Weights[task.Workload]) * *task.BestLatencyS
-	}
-	if doc.Weights["tinymodel:a"] != 3 || math.Abs(doc.EndToEndS-want) > 1e-12 {
-		t.Errorf("end-to-end estimate %g, want Σ weight × best = %g (weights %v)", doc.EndToEndS, want, doc.Weights)
+	for _, tc := range []struct {
+		order   string
+		samples map[string]int // nil: any split of the budget
+		summary []string
+	}{
+		{"gradient", nil, []string{"allocation (gradient task order, budget 6, 6 measured)", "rounds (round:task+samples→end-to-end estimate): 1:a+1→"}},
+		{"sequential", map[string]int{"tinymodel:a": 3, "tinymodel:b": 3}, []string{"allocation (sequential task order, budget 6, 6 measured)"}},
+	} {
+		t.Run(tc.order, func(t *testing.T) {
+			cfg := writeConfig(t, tinyModelConfig)
+			out := filepath.Join(t.TempDir(), "model.json")
+			code, stdout, stderr := cli(t, "tune", "--headless", "--workload", "tinymodel", "--strategy", "random", "--budget", "6",
+				"--task-order", tc.order, "--config", cfg, "--json-out", out)
+			if code != exitOK {
+				t.Fatalf("exit %d\n%s\n%s", code, stdout, stderr)
+			}
+			for _, want := range append(tc.summary, "tinymodel:a", "tinymodel:b", "model tinymodel: 2 of 2 tasks tuned; end-to-end estimate") {
+				if !strings.Contains(stdout, want) {
+					t.Errorf("%q not in the summary:\n%s", want, stdout)
+				}
+			}
+			var doc struct {
+				Tasks []struct {
+					Workload     string   `json:"workload"`
+					Samples      int      `json:"samples"`
+					BestLatencyS *float64 `json:"best_latency_s"`
+				} `json:"tasks"`
+				Weights   map[string]int `json:"weights"`
+				EndToEndS float64        `json:"estimated_end_to_end_s"`
+				TaskOrder string         `json:"task_order"`
+			}
+			data, err := os.ReadFile(out)
+			if err != nil || json.Unmarshal(data, &doc) != nil || len(doc.Tasks) != 2 || doc.TaskOrder != tc.order {
+				t.Fatalf("the model report: %v\n%s", err, data)
+			}
+			want, total := 0.0, 0
+			for _, task := range doc.Tasks {
+				total += task.Samples
+				if task.BestLatencyS == nil || (tc.samples != nil && task.Samples != tc.samples[task.Workload]) {
+					t.Fatalf("task %s: %d samples, best %v", task.Workload, task.Samples, task.BestLatencyS)
+				}
+				want += float64(doc.Weights[task.Workload]) * *task.BestLatencyS
+			}
+			if total != 6 {
+				t.Errorf("the tasks measured %d samples, want the budget, 6", total)
+			}
+			if doc.Weights["tinymodel:a"] != 3 || math.Abs(doc.EndToEndS-want) > 1e-12 {
+				t.Errorf("end-to-end estimate %g, want Σ weight × best = %g (weights %v)", doc.EndToEndS, want, doc.Weights)
+			}
+		})
 	}
 }
 
-// TestConsoleFollowsTheTasksOfAModel: the task list shows both tasks of a model and the
-// end-to-end estimate; the panes follow the task being tuned, or the one the operator picks.
+// TestConsoleFollowsTheTasksOfAModel: the task list shows both tasks of a model, their share
+// of the budget and the end-to-end estimate; the panes follow the task being tuned, or the one
+// the operator picks.
 func TestConsoleFollowsTheTasksOfAModel(t *testing.T) {
 	sess, _ := newSession(t, tinyModelConfig, "", "tinymodel", "random", 4)
 	eng := tui.Start(context.Background(), sess)
 	tm := teatest.NewTestModel(t, tui.NewModel(eng, tui.NewStyles(tui.PlainRenderer()), tui.DefaultKeyMap()),
 		teatest.WithInitialTermSize(140, 40))
-	// The panes followed the second task; the task list has the end-to-end estimate.
-	waitFor(t, tm, "end-to-end ≈", "(Σ weight × best, 2 of 2 tasks)", "tinymodel:b (task 2/2)", "[finished]")
-	press(tm, "[")
+	waitFor(t, tm, "end-to-end ≈", "(Σ weight × best, 2 of 2 tasks)", "SHARE", "4/4 samples", "[finished]")
+	// Whichever task had the last round, ] then [ shows the first and ] the second.
+	press(tm, "]", "[")
 	waitFor(t, tm, "tinymodel:a (task 1/2)")
+	press(tm, "]")
+	waitFor(t, tm, "tinymodel:b (task 2/2)")
 	press(tm, "q")
 	tm.WaitFinished(t, teatest.WithFinalTimeout(30*time.Second))
 	rep, err := eng.Result()

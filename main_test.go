@@ -145,6 +145,8 @@ stages = [`+stages+`]
 		{"tune without workload", []string{"tune", "--headless", "--config", tiny}, exitUsage, "--workload is required"},
 		{"tune unknown strategy", []string{"tune", "--headless", "--workload", "tiny", "--config", tiny, "--strategy", "annealing"}, exitUsage, `unknown strategy "annealing"`},
 		{"tune zero budget", []string{"tune", "--headless", "--workload", "tiny", "--config", tiny, "--budget", "0"}, exitUsage, "--budget is 0"},
+		{"tune unknown task order", []string{"tune", "--headless", "--workload", "tiny", "--config", tiny, "--task-order", "random"}, exitUsage, "want gradient or sequential"},
+		{"bad task order in the config", []string{"tune", "--headless", "--workload", "tiny", "--config", writeConfig(t, strings.Replace(tinyConfig, "[search]\n", "[search]\ntask_order = \"lifo\"\n", 1))}, exitUsage, "search.task_order"},
 		{"tune negative budget", []string{"tune", "--headless", "--workload", "tiny", "--config", tiny, "--budget", "-3"}, exitUsage, "--budget is -3"},
 		{"a sketch for a whole model", []string{"tune", "--headless", "--workload", "llama3-8b", "--sketch", writeText(t, `{"insts": []}`), "--config", tiny}, exitUsage, "llama3-8b:"},
 		{"tune malformed sketch", []string{"tune", "--headless", "--workload", "tiny", "--config", tiny, "--sketch", writeText(t, "{\"insts\": [}")}, exitUsage, "parse trace"},

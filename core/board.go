@@ -20,11 +20,13 @@ type board struct {
 	state         func() string // the control's state for the status line
 
 	workload, target, strategyName string
+	allocations                    *allocationBoard // a model's allocation (nil: none)
 
 	stats        Stats
 	started      time.Time // the run
 	timingSince  time.Time // the baseline was known (the pace of the ETA starts here)
-	lastSample   time.Time
+	lastSample   time.Time // the latest sample, or the latest round's start (for EventWaiting)
+	parked       bool      // between two rounds of the task scheduler: the ticker is quiet
 	lastWaiting  time.Time
 	activity     string
 	tree         []TreeNode
@@ -72,7 +74,7 @@ func (b *board) emitLocked(kind EventKind, policy snapshotPolicy, fill func(*Eve
 	}
 	now := time.Now()
 	e := Event{Kind: kind, Time: now, Workload: b.workload, Target: b.target, Strategy: b.strategyName,
-		Stats: b.stats.value(), State: b.state(), Elapsed: now.Sub(b.started)}
+		Stats: b.stats.value(), State: b.state(), Elapsed: now.Sub(b.started), Allocation: b.allocations.current()}
 	if !b.timingSince.IsZero() && e.Samples > 0 && e.Samples < e.Budget {
 		per := now.Sub(b.timingSince) / time.Duration(e.Samples)
 		e.ETA = per * time.Duration(e.Budget-e.Samples)

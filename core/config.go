@@ -351,8 +351,12 @@ type SearchConfig struct {
 	// Strategy is the default --strategy, a name of the strategy table (Strategies).
 	Strategy string `toml:"strategy"`
 	// Budget is the default --budget: how many new candidates one run measures (failed ones
-	// count; candidates already in the records are not measured again and do not count).
+	// count; candidates already in the records are not measured again and do not count). For
+	// a model it is the total over its tasks.
 	Budget int `toml:"budget"`
+	// TaskOrder is the default --task-order: how a model's tasks share the budget (a name of
+	// TaskOrders).
+	TaskOrder string `toml:"task_order"`
 	// BatchSize is how many candidates are built in parallel before they are timed one by one.
 	BatchSize int `toml:"batch_size"`
 	// MaxEmptyBatches stops a run after this many batches in a row brought no new candidate
@@ -396,6 +400,7 @@ func DefaultSearchConfig() SearchConfig {
 	return SearchConfig{
 		Strategy:         "evolutionary",
 		Budget:           64,
+		TaskOrder:        string(TaskOrderGradient),
 		BatchSize:        16,
 		MaxEmptyBatches:  5,
 		RunTimeoutFactor: 2,
@@ -420,6 +425,9 @@ func (s SearchConfig) problems() []string {
 	}
 	if s.Budget < 1 {
 		bad = append(bad, fmt.Sprintf("search.budget is %d, want ≥ 1", s.Budget))
+	}
+	if _, err := ParseTaskOrder(s.TaskOrder); err != nil {
+		bad = append(bad, "search.task_order: "+err.Error())
 	}
 	if s.BatchSize < 1 {
 		bad = append(bad, fmt.Sprintf("search.batch_size is %d, want ≥ 1", s.BatchSize))

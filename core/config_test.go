@@ -35,6 +35,9 @@ func TestShippedConfigMatchesDefaults(t *testing.T) {
 		got.MinRepeatMs != want.MinRepeatMs || got.RunTimeout != want.RunTimeout || got.BuildTimeout != want.BuildTimeout {
 		t.Errorf("colt.toml documents %+v, but the defaults are %+v", got, want)
 	}
+	if cfg.Search.TaskOrder != def.Search.TaskOrder {
+		t.Errorf("colt.toml search.task_order = %q, default %q", cfg.Search.TaskOrder, def.Search.TaskOrder)
+	}
 	if fmt.Sprint(cfg.Colt) != fmt.Sprint(def.Colt) {
 		t.Errorf("colt.toml [colt] documents %+v, but the defaults are %+v", cfg.Colt, def.Colt)
 	}
@@ -52,6 +55,7 @@ func TestLoadConfig(t *testing.T) {
 		{"empty file", "", ""},
 		{"overrides", "seed = 7\n[backend]\nrepeat = 5\n", ""},
 		{"unknown key", "[backend]\nrepeats = 5\n", "unknown key backend.repeats"},
+		{"unknown task order", "[search]\ntask_order = \"lifo\"\n", "search.task_order: unknown task order \"lifo\": want gradient or sequential"},
 		{"bad value", "[backend]\nrepeat = 0\n", "backend.repeat is 0, want ≥ 1"},
 		{"several bad values", "[backend]\nrepeat = 0\nmin_repeat_ms = -1\n", "min_repeat_ms is -1"},
 		{"wrong type", "seed = \"one\"\n", "seed"},

@@ -33,6 +33,9 @@ const (
 	EventControl EventKind = "control"
 	// EventProgram carries the program of the node the operator selected (Snapshot.Selected).
 	EventProgram EventKind = "program"
+	// EventRound is sent when the task scheduler gives a model's task its next round (after
+	// its first, which EventStart opens); Allocation says how the budget is shared now.
+	EventRound EventKind = "round"
 	// EventDone is the last event; Report holds the run's report.
 	EventDone EventKind = "done"
 )
@@ -66,6 +69,10 @@ type Event struct {
 
 	// Waiting says what the run waits for, on EventWaiting.
 	Waiting *Waiting
+
+	// Allocation is how the task scheduler has shared the model's budget so far (nil for a
+	// single task and for the sequential task order). Read it, do not modify it.
+	Allocation *Allocation
 
 	// Workers are the measurement workers of a run of colt serve, as the server saw them when
 	// it sent the event (nil for a run of this process).

@@ -28,8 +28,11 @@ type SessionOptions struct {
 	Workload string
 	// Strategy names a row of the strategy table ("" = search.strategy).
 	Strategy string
-	// Budget is how many new candidates each task measures (0 = search.budget).
+	// Budget is how many new candidates the job measures: a single task's, or a model's total
+	// over its tasks (0 = search.budget).
 	Budget int
+	// TaskOrder says how a model's tasks share the budget ("" = search.task_order).
+	TaskOrder TaskOrder
 	// Seed seeds the search's random choices (nil = the configuration's seed).
 	Seed *uint64
 	// Models, when not nil, replaces colt.models (colt) or names the one model of mcts.
@@ -61,8 +64,8 @@ type SessionOptions struct {
 	// Gate, when set, is the CPU gate shared with the process's other sessions and its
 	// measurement worker (nil: the session's own).
 	Gate *CPUGate
-	// RunID names the session's runs in their records; with it, each task's budget is what
-	// is left of it after the records this run id already has (a restarted server resumes).
+	// RunID names the session's runs in their records; with it, the budget is what is left of
+	// it after the records this run id already has (a restarted server resumes).
 	RunID string
 	// Dispatch, when set, measures the candidates (colt serve's workers).
 	Dispatch Dispatcher
@@ -85,7 +88,10 @@ type Session struct {
 	gate     *CPUGate
 	cmds     chan Command
 	sketches []schedule.Sketch
+	tasks    []sessionTask
+	order    TaskOrder
 	budget   int
+	resumed  int // samples this run id measured before a restart
 	seed     uint64
 	rankCM   bool // the strategy ranks with the cost model
 
@@ -94,11 +100,16 @@ type Session struct {
 }
 
 // TaskRef is one task a session tunes: the workload name tuned (MODEL:TASK for a model's task)
-// and how often it occurs in one run of the model.
+// and how often it occurs in one run of the model. Tasks of a model with the same program are
+// tuned once: Also names the others, and Weight is the sum of theirs.
 type TaskRef struct {
 	Name   string
 	Weight int
+	Also   []string `json:",omitempty"`
 }
+
+// TaskOrder is how the session's model shares its budget among its tasks.
+func (s *Session) TaskOrder() TaskOrder { return s.order }
 
 // NewSession checks the options against the configuration and opens what the job needs: the
 // backend (finding the compiler), the strategy of the first task (so a model without its API
@@ -155,6 +166,14 @@ func NewSession(opt SessionOptions) (*Session, error) {
 	if s.w, err = s.cat.Get(opt.Workload); err != nil {
 		return nil, inputError(err)
 	}
+	order := string(opt.TaskOrder)
+	if order == "" {
+		order = cfg.Search.TaskOrder
+	}
+	if s.order, err = ParseTaskOrder(order); err != nil {
+		return nil, inputErrorf("--task-order: %v", err)
+	}
+	s.tasks = sessionTasks(s.w)
 	if opt.SketchFile != "" {
 		if !s.w.IsSingle() {
 			return nil, inputErrorf("--sketch is a trace of one program; %s is a model of %d tasks (tune one as --workload %s:%s)",
@@ -179,6 +198,9 @@ func NewSession(opt SessionOptions) (*Session, error) {
 			return nil, err
 		}
 	}
+	for _, t := range s.tasks {
+		s.resumed += s.spentByRun(t)
+	}
 	// The session trains the cost model on every measurement whenever it is enabled (whatever
 	// the strategy), and always when the strategy ranks with it.
 	if s.rankCM || cfg.CostModel.Enabled {
@@ -195,14 +217,12 @@ func (s *Session) costModelOn() bool {
 	return s.opt.Config.CostModel.Enabled
 }
 
-// Tasks are the session's tasks, in the order they are tuned.
+// Tasks are the session's tasks in the model's order: one per distinct program, weighted with
+// the summed weight of the tasks that share it.
 func (s *Session) Tasks() []TaskRef {
-	if s.w.IsSingle() {
-		return []TaskRef{{Name: s.w.Name, Weight: 1}}
-	}
-	var out []TaskRef
-	for _, t := range s.w.Tasks {
-		out = append(out, TaskRef{Name: s.w.Name + ":" + t.Name, Weight: t.Weight})
+	out := make([]TaskRef, len(s.tasks))
+	for i, t := range s.tasks {
+		out[i] = t.ref
 	}
 	return out
 }
@@ -224,8 +244,12 @@ func (s *Session) Target() string { return s.be.Target().String() }
 // Strategy is the name of the session's strategy.
 func (s *Session) Strategy() string { return s.entry.name }
 
-// Budget is each task's budget of new candidates.
+// Budget is the session's budget of new candidates: a single task's, or a model's total.
 func (s *Session) Budget() int { return s.budget }
+
+// Resumed is how many samples of the budget this run (colt serve's run id) measured before a
+// restart: they count as spent.
+func (s *Session) Resumed() int { return s.resumed }
 
 // WorkDir is where the session keeps its records and caches.
 func (s *Session) WorkDir() string { return s.cfg.WorkDir }
@@ -236,63 +260,96 @@ func (s *Session) RepairNote() string { return s.store.Repaired() }
 // Commands is where operator commands go; the task being tuned applies them as they arrive.
 func (s *Session) Commands() chan<- Command { return s.cmds }
 
-// Run tunes the session's tasks one after another, sending every event to onEvent (see
-// TuneOptions.OnEvent), and returns the reports of the tasks it ran. It stops at the first
-// error, when the operator stops a task, or when ctx ends (the error then wraps
-// ErrInterrupted).
+// Run tunes the session's tasks, sending every event to onEvent (see TuneOptions.OnEvent),
+// and returns the reports of the tasks it ran. A model's tasks share the budget as the task
+// order says. It stops at the first error, when the operator stops a task, or when ctx ends
+// (the error then wraps ErrInterrupted).
 func (s *Session) Run(ctx context.Context, onEvent func(Event)) (*SessionReport, error) {
-	rep := &SessionReport{Workload: s.w.Name, Single: s.w.IsSingle(), Tasks: []*Report{}, Weights: map[string]int{}}
-	tasks := s.Tasks()
-	for _, t := range tasks {
-		rep.Weights[t.Name] = t.Weight
-	}
-	rep.TaskCount = len(tasks)
-	defer rep.estimate()
-	for _, t := range tasks {
-		if ctx.Err() != nil {
-			return rep, fmt.Errorf("%w before %s: %v", ErrInterrupted, t.Name, ctx.Err())
-		}
-		tw, err := s.cat.Get(t.Name)
-		if err != nil {
-			return rep, fmt.Errorf("%s: %w", t.Name, err)
-		}
-		workloadHash := schedule.StructuralHash(tw.Tasks[0].Func())
-		budget := s.budget
-		if s.opt.RunID != "" {
-			budget -= s.store.RunCount(s.opt.RunID, workloadHash, s.be.Target().String())
-			if budget < 1 {
-				continue // this run spent the task's budget before a restart
+	rep := &SessionReport{Workload: s.w.Name, Single: s.w.IsSingle(), Tasks: []*Report{}, Weights: map[string]int{},
+		Budget: s.budget, TaskOrder: s.order}
+	for _, t := range s.tasks {
+		rep.Weights[t.ref.Name] = t.ref.Weight
+		if len(t.ref.Also) > 0 {
+			if rep.Merged == nil {
+				rep.Merged = map[string][]string{}
 			}
+			rep.Merged[t.ref.Name] = t.ref.Also
 		}
-		var scorer Scorer
-		if s.rankCM {
-			scorer = NewCostModelScorer(s.model, workloadHash)
+	}
+	rep.TaskCount = len(s.tasks)
+	defer rep.estimate()
+	if s.order == TaskOrderGradient && len(s.tasks) > 1 {
+		return rep, s.runScheduled(ctx, onEvent, rep)
+	}
+	return rep, s.runSequential(ctx, onEvent, rep)
+}
+
+// runSequential tunes the tasks one after another, each with its share of the budget.
+func (s *Session) runSequential(ctx context.Context, onEvent func(Event), rep *SessionReport) error {
+	for i, t := range s.tasks {
+		if ctx.Err() != nil {
+			return fmt.Errorf("%w before %s: %v", ErrInterrupted, t.ref.Name, ctx.Err())
 		}
-		strat, err := s.entry.make(strategyEnv{cfg: s.cfg, scorer: scorer, getenv: s.opt.Getenv})
+		budget := s.budget / len(s.tasks)
+		if i < s.budget%len(s.tasks) {
+			budget++
+		}
+		budget -= s.spentByRun(t)
+		if budget < 1 {
+			continue // the budget is smaller than the task count, or this run spent the task's share before a restart
+		}
+		tuner, err := s.newTaskTuner(t, budget, onEvent, s.cmds, nil, nil)
 		if err != nil {
-			return rep, fmt.Errorf("%s: %w", t.Name, err)
-		}
-		tuner, err := NewTuner(TuneOptions{
-			Workload: tw, Backend: s.be, Store: s.store, WorkDir: s.cfg.WorkDir, Strategy: strat,
-			Budget: budget, Seed: s.seed, Search: s.cfg.Search, Sketches: s.sketches, CostModel: s.model,
-			OnEvent: onEvent, Commands: s.cmds, SnapshotEvery: s.opt.SnapshotEvery, ProgressEvery: s.opt.ProgressEvery,
-			RunID: s.opt.RunID, Dispatch: s.opt.Dispatch, gate: s.gate,
-		})
-		if err != nil {
-			return rep, fmt.Errorf("%s: %w", t.Name, err)
+			return err
 		}
 		r, err := tuner.Run(ctx)
 		if r != nil {
 			rep.Tasks = append(rep.Tasks, r)
 		}
 		if err != nil {
-			return rep, err
+			return err
 		}
 		if r.StopReason == StopStopped {
-			return rep, nil
+			return nil
 		}
 	}
-	return rep, nil
+	return nil
+}
+
+// spentByRun is how much of the budget this run (colt serve's run id) spent on a task before
+// a restart (0 without a run id).
+func (s *Session) spentByRun(t sessionTask) int {
+	if s.opt.RunID == "" {
+		return 0
+	}
+	return s.store.RunCount(s.opt.RunID, t.hash, s.be.Target().String())
+}
+
+// newTaskTuner makes the tuner of one task: its workload, its strategy (ranking with the cost
+// model when the strategy does) and the session's shared parts.
+func (s *Session) newTaskTuner(t sessionTask, budget int, onEvent func(Event), cmds <-chan Command, allow *allowance, allocs *allocationBoard) (*Tuner, error) {
+	tw, err := s.cat.Get(t.ref.Name)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", t.ref.Name, err)
+	}
+	var scorer Scorer
+	if s.rankCM {
+		scorer = NewCostModelScorer(s.model, t.hash)
+	}
+	strat, err := s.entry.make(strategyEnv{cfg: s.cfg, scorer: scorer, getenv: s.opt.Getenv})
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", t.ref.Name, err)
+	}
+	tuner, err := NewTuner(TuneOptions{
+		Workload: tw, Backend: s.be, Store: s.store, WorkDir: s.cfg.WorkDir, Strategy: strat,
+		Budget: budget, Seed: s.seed, Search: s.cfg.Search, Sketches: s.sketches, CostModel: s.model,
+		OnEvent: onEvent, Commands: cmds, SnapshotEvery: s.opt.SnapshotEvery, ProgressEvery: s.opt.ProgressEvery,
+		RunID: s.opt.RunID, Dispatch: s.opt.Dispatch, gate: s.gate, allowance: allow, allocations: allocs,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", t.ref.Name, err)
+	}
+	return tuner, nil
 }
 
 // Close waits for a cost-model training under way (so it is saved for the next run) and
@@ -321,8 +378,15 @@ type SessionReport struct {
 	Workload string `json:"workload"`
 	// Single says the workload is one task (its report is the only one).
 	Single bool `json:"-"`
-	// Tasks are the reports of the tasks tuned, in order.
+	// Budget is the job's budget (a model's total); TaskOrder how its tasks shared it.
+	Budget    int       `json:"budget"`
+	TaskOrder TaskOrder `json:"task_order"`
+	// Tasks are the reports of the tasks tuned, in the model's order.
 	Tasks []*Report `json:"tasks"`
+	// Merged names, for a task tuned once for several with the same program, the others.
+	Merged map[string][]string `json:"merged,omitempty"`
+	// Rounds are the task scheduler's rounds in order (none for the sequential order).
+	Rounds []RoundReport `json:"rounds,omitempty"`
 	// Weights are the tasks' occurrences in one run of the model.
 	Weights map[string]int `json:"weights"`
 	// EndToEndS is Σ weight × best latency over the tasks tuned (the baseline where nothing

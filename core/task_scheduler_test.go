@@ -40,3 +40,42 @@ func TestGradientRule(t *testing.T) {
 		}
 	}
 }
+
+// TestGradientRuleAllocation plays the rule over 40 rounds of 8 samples against simulated
+// tasks whose best latency falls with their samples (from 10 toward 1), or stops falling, and
+// compares the samples they got.
+func TestGradientRuleAllocation(t *testing.T) {
+	improving := func(n int) float64 { return 1 + 9/(1+float64(n)/40) }
+	stallsAfter := func(k int) func(int) float64 { return func(n int) float64 { return improving(min(n, k)) } }
+	type task struct {
+		weight  int
+		group   string
+		latency func(samples int) float64
+	}
+	cases := []struct {
+		name        string
+		tasks       []task
+		more, fewer int // tasks[more] gets more samples than tasks[fewer]
+	}{
+		{"the heavier of two improving tasks gets more", []task{{1, "mm", improving}, {8, "mm", improving}}, 1, 0},
+		{"a task that stopped improving after its warm-up gets fewer than its twin", []task{{4, "mm", stallsAfter(8)}, {4, "mm", improving}}, 1, 0},
+		{"so does one that stopped later", []task{{4, "mm", stallsAfter(40)}, {4, "mm", improving}}, 1, 0},
+		{"and one of another kind of program", []task{{4, "norm", stallsAfter(16)}, {4, "mm", improving}}, 1, 0},
+	}
+	for _, tc := range cases {
+		var tasks []taskProgress
+		for _, tk := range tc.tasks {
+			tasks = append(tasks, taskProgress{Weight: tk.weight, Group: tk.group, FLOPs: 1e9})
+		}
+		done := make([]bool, len(tasks))
+		g := defaultGradientRule()
+		for range 40 {
+			i := g.next(tasks, done)
+			tasks[i].Samples += 8
+			tasks[i].Rounds = append(tasks[i].Rounds, tc.tasks[i].latency(tasks[i].Samples))
+		}
+		if tasks[tc.more].Samples <= tasks[tc.fewer].Samples {
+			t.Errorf("%s: task %d got %d samples, task %d got %d", tc.name, tc.more, tasks[tc.more].Samples, tc.fewer, tasks[tc.fewer].Samples)
+		}
+	}
+}

@@ -65,6 +65,11 @@ type TuneOptions struct {
 
 	// gate is the CPU gate shared with the session's other work; nil: the run's own.
 	gate *CPUGate
+	// allowance, when set, makes Budget the first round's grant: the run then measures round
+	// after round as the task scheduler grants them, until it says the task ends.
+	allowance *allowance
+	// allocations, when set, is the model's allocation the run's events carry.
+	allocations *allocationBoard
 }
 
 // ErrInterrupted is returned (wrapped) by Tuner.Run when its context ended the run; the
@@ -172,7 +177,8 @@ func (t *Tuner) Run(parent context.Context) (*Report, error) {
 		known: map[string]bool{}, queued: map[string]bool{}}
 	r.board = &board{onEvent: t.opt.OnEvent, snapshotEvery: t.opt.SnapshotEvery, strategy: t.opt.Strategy,
 		render: newRenderer(t.task, t.space, r.gate), state: r.state, workload: t.opt.Workload.Name,
-		target: t.opt.Backend.Target().String(), strategyName: t.opt.Strategy.Name(), started: r.start, selected: -1}
+		target: t.opt.Backend.Target().String(), strategyName: t.opt.Strategy.Name(), started: r.start, selected: -1,
+		allocations: t.opt.allocations}
 	// The control loop and the ticker end before the last event, so EventDone is the last.
 	done := make(chan struct{})
 	var helpers sync.WaitGroup
@@ -322,10 +328,10 @@ func (r *run) search(m *measurer, sketches []schedule.Sketch, prior []Measured) 
 		}
 		return n
 	}
-	observed, empty := 0, 0
+	budget, observed, empty := opt.Budget, 0, 0
 	drain := false // observe every outstanding batch before proposing again
 	for {
-		room := opt.Budget - observed - inFlight()
+		room := budget - observed - inFlight()
 		// Results are observed at fixed points: before a batch is proposed, every batch but
 		// the last Lookahead ones has been observed (all of them once nothing is left to
 		// propose). That keeps a run reproducible whatever the timing.
@@ -343,9 +349,18 @@ func (r *run) search(m *measurer, sketches []schedule.Sketch, prior []Measured) 
 			observed += len(results)
 			outstanding = outstanding[1:]
 			opt.Strategy.Observe(results)
-			room = opt.Budget - observed - inFlight()
+			room = budget - observed - inFlight()
 		}
 		drain = false
+		if room <= 0 && opt.allowance != nil {
+			more, err := r.nextRound(observed)
+			if err != nil {
+				return r.stopped(err)
+			}
+			budget += more
+			prob.Budget = budget
+			room = budget - observed
+		}
 		if room <= 0 {
 			r.report.StopReason = StopBudget
 			return nil
@@ -389,6 +404,33 @@ func (r *run) search(m *measurer, sketches []schedule.Sketch, prior []Measured) 
 			return nil
 		}
 	}
+}
+
+// nextRound reports the end of a round to the task scheduler and waits for its answer: the
+// samples of the next round (with an EventRound), 0 when the task ends, errStopped when the
+// operator stopped the model.
+func (r *run) nextRound(observed int) (int, error) {
+	var st Stats
+	r.board.update(func(b *board) { st = b.stats.value() })
+	best := st.BestS
+	if best <= 0 {
+		best = st.BaselineS
+	}
+	r.board.update(func(b *board) { b.parked = true })
+	g, err := r.opt.allowance.endRound(r.ctx, roundEnd{observed: observed, bestS: best})
+	r.board.update(func(b *board) { b.parked, b.lastSample = false, time.Now() })
+	switch {
+	case err != nil:
+		return 0, err
+	case g.stop:
+		r.cancel(errStopped)
+		return 0, errStopped
+	case g.end || g.samples <= 0:
+		return 0, nil
+	}
+	r.board.update(func(b *board) { b.stats.Budget += g.samples })
+	r.board.emit(EventRound, alwaysSnapshot, func(e *Event) { e.Message = fmt.Sprintf("%d more samples from the task scheduler", g.samples) })
+	return g.samples, nil
 }
 
 // stopped turns the end of the run's context into the cause of that end (a stop, an
@@ -463,6 +505,9 @@ func (r *run) tick(done <-chan struct{}) {
 			return
 		case now := <-t.C:
 			r.board.update(func(b *board) {
+				if b.parked {
+					return
+				}
 				if r.opt.ProgressEvery > 0 {
 					if w := b.waitingLocked(now, r.opt.ProgressEvery); w != nil {
 						b.lastWaiting = now

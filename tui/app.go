@@ -43,6 +43,7 @@ type Model struct {
 	tasks         []taskState
 	shown         int
 	followRunning bool
+	alloc         *core.Allocation // the task scheduler's latest (nil: none)
 
 	message  string // the latest note or action result
 	isError  bool
@@ -89,6 +90,16 @@ func (m *Model) newPanes() {
 	}
 }
 
+// allFinished reports that every task of the run has finished.
+func (m *Model) allFinished() bool {
+	for _, t := range m.tasks {
+		if !t.finished {
+			return false
+		}
+	}
+	return true
+}
+
 // multi reports a run of several tasks.
 func (m *Model) multi() bool { return len(m.tasks) > 1 }
 
@@ -113,7 +124,7 @@ func (m *Model) showTask(i int) tea.Cmd {
 	m.focus = focus
 	m.layout()
 	t := m.tasks[i]
-	return m.broadcast(dataMsg{event: t.event, snapshot: t.snapshot}, tasksMsg{tasks: m.tasks, shown: m.shown})
+	return m.broadcast(dataMsg{event: t.event, snapshot: t.snapshot}, tasksMsg{tasks: m.tasks, shown: m.shown, alloc: m.alloc})
 }
 
 // Init implements tea.Model.
@@ -195,13 +206,16 @@ func (m *Model) onEvent(e core.Event) tea.Cmd {
 	m.event, m.snapshot = e, t.snapshot
 	var switchTo tea.Cmd
 	switch e.Kind {
-	case core.EventStart:
+	case core.EventStart, core.EventRound:
 		t.started = true
 		if m.followRunning && i != m.shown {
 			switchTo = m.showTask(i)
 		}
 	case core.EventDone:
 		t.started, t.finished = true, true
+	}
+	if e.Allocation != nil {
+		m.alloc = e.Allocation
 	}
 	if e.BaselineS > 0 && !t.started {
 		// A console that attached mid-run never saw the task's start.
@@ -220,8 +234,12 @@ func (m *Model) onEvent(e core.Event) tea.Cmd {
 		m.setMessage(e.Message, strings.HasPrefix(e.Message, "error"))
 	case core.EventWaiting:
 		m.setMessage(fmt.Sprintf("waiting %s: %s", e.Waiting.Since.Round(time.Second), e.Waiting.Describe()), false)
+	case core.EventRound:
+		if a := e.Allocation; a != nil {
+			m.setMessage(fmt.Sprintf("task scheduler, round %d: %s (%s); end-to-end ≈ %s", a.Round+1, e.Workload, e.Message, core.FormatSeconds(a.EndToEndS)), false)
+		}
 	case core.EventDone:
-		if i == len(m.tasks)-1 || (e.Report != nil && e.Report.StopReason == core.StopStopped) {
+		if m.allFinished() || (e.Report != nil && e.Report.StopReason == core.StopStopped) {
 			m.done = true
 		}
 		if r := e.Report; r != nil {
@@ -235,7 +253,7 @@ func (m *Model) onEvent(e core.Event) tea.Cmd {
 	if switchTo != nil {
 		return switchTo
 	}
-	tasks := tasksMsg{tasks: m.tasks, shown: m.shown}
+	tasks := tasksMsg{tasks: m.tasks, shown: m.shown, alloc: m.alloc}
 	if i != m.shown {
 		return m.broadcast(tasks)
 	}

@@ -23,6 +23,7 @@ type taskState struct {
 type tasksMsg struct {
 	tasks []taskState
 	shown int
+	alloc *core.Allocation
 }
 
 // showTaskMsg asks the app to make the other panes follow a task.
@@ -37,6 +38,7 @@ type TasksPane struct {
 
 	tasks []taskState
 	shown int
+	alloc *core.Allocation // the task scheduler's (nil: the tasks run in order)
 }
 
 // NewTasksPane returns an empty task list.
@@ -48,7 +50,15 @@ func (p *TasksPane) Title() string {
 	if n == 0 {
 		return "Tasks"
 	}
-	return fmt.Sprintf("Tasks: end-to-end ≈ %s (Σ weight × best, %d of %d tasks)", shortSeconds(est), n, len(p.tasks))
+	title := fmt.Sprintf("Tasks: end-to-end ≈ %s (Σ weight × best, %d of %d tasks)", shortSeconds(est), n, len(p.tasks))
+	if p.alloc != nil {
+		spent := 0
+		for _, s := range p.alloc.Shares {
+			spent += s.Samples
+		}
+		title += fmt.Sprintf(", round %d, %d/%d samples", p.alloc.Round, spent, p.alloc.Budget)
+	}
+	return title
 }
 
 // endToEnd is Σ weight × best latency over the tasks with a latency (the unscheduled one
@@ -80,7 +90,7 @@ func (p *TasksPane) KeyHelp() []key.Binding {
 func (p *TasksPane) Update(msg tea.Msg) tea.Cmd {
 	switch msg := msg.(type) {
 	case tasksMsg:
-		p.tasks, p.shown = msg.tasks, msg.shown
+		p.tasks, p.shown, p.alloc = msg.tasks, msg.shown, msg.alloc
 	case tea.KeyMsg:
 		next := p.shown
 		switch {
@@ -101,7 +111,7 @@ func (p *TasksPane) Update(msg tea.Msg) tea.Cmd {
 // View implements Pane.
 func (p *TasksPane) View(focused bool) string {
 	inner, rows := max(p.width-2, 0), max(p.height-2, 0)
-	lines := []string{fmt.Sprintf("  %-28s %6s %9s %10s %10s %8s", "TASK", "WEIGHT", "SAMPLES", "BEST", "UNSCHED.", "SPEEDUP")}
+	lines := []string{fmt.Sprintf("  %-28s %6s %9s %6s %10s %10s %8s", "TASK", "WEIGHT", "SAMPLES", "SHARE", "BEST", "UNSCHED.", "SPEEDUP")}
 	styles := []*lipgloss.Style{&p.st.Title}
 	for i, t := range p.tasks {
 		mark := "  "
@@ -113,9 +123,12 @@ func (p *TasksPane) View(focused bool) string {
 		case t.started:
 			mark = "▶ "
 		}
-		samples, best, base, speedup := "waiting", "-", "-", "-"
+		samples, share, best, base, speedup := "waiting", "-", "-", "-", "-"
 		if t.started {
 			samples = fmt.Sprintf("%d/%d", t.event.Samples, t.event.Budget)
+		}
+		if p.alloc != nil {
+			share = fmt.Sprintf("%.0f%%", 100*p.alloc.Share(t.Name))
 		}
 		if t.event.BestS > 0 {
 			best, speedup = shortSeconds(t.event.BestS), fmt.Sprintf("%.1f×", t.event.Speedup())
@@ -123,7 +136,7 @@ func (p *TasksPane) View(focused bool) string {
 		if t.event.BaselineS > 0 {
 			base = shortSeconds(t.event.BaselineS)
 		}
-		lines = append(lines, fmt.Sprintf("%s%-28s %6s %9s %10s %10s %8s", mark, t.Name, fmt.Sprintf("×%d", t.Weight), samples, best, base, speedup))
+		lines = append(lines, fmt.Sprintf("%s%-28s %6s %9s %6s %10s %10s %8s", mark, t.Name, fmt.Sprintf("×%d", t.Weight), samples, share, best, base, speedup))
 		var st *lipgloss.Style
 		if i == p.shown {
 			st = &p.st.Selected

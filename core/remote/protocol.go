@@ -65,12 +65,13 @@ type versioned interface{ header() *Message }
 // RunSpec is what `colt tune --detach` asks the server to run; the server's colt.toml supplies
 // everything else (work dir, models and their keys, backend).
 type RunSpec struct {
-	Workload  string   `json:"workload"`
-	Strategy  string   `json:"strategy,omitempty"`
-	Budget    int      `json:"budget,omitempty"`
-	Seed      *uint64  `json:"seed,omitempty"`
-	Models    []string `json:"models,omitempty"`
-	CostModel *bool    `json:"cost_model,omitempty"`
+	Workload  string         `json:"workload"`
+	Strategy  string         `json:"strategy,omitempty"`
+	Budget    int            `json:"budget,omitempty"`
+	TaskOrder core.TaskOrder `json:"task_order,omitempty"`
+	Seed      *uint64        `json:"seed,omitempty"`
+	Models    []string       `json:"models,omitempty"`
+	CostModel *bool          `json:"cost_model,omitempty"`
 }
 
 // RunState is where a run of the server stands.

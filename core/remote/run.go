@@ -36,8 +36,10 @@ type serverRun struct {
 	snapshot *core.Snapshot // the latest snapshot of latest's task
 	pubTask  string         // the task whose history was published last, and how much of it
 	pubN     int
-	consoles map[string]time.Time
-	report   *core.SessionReport
+	// taskSamples are the samples each task has measured in this process.
+	taskSamples map[string]int
+	consoles    map[string]time.Time
+	report      *core.SessionReport
 }
 
 // startRun starts a run (id "" = a new one) of spec.
@@ -56,13 +58,13 @@ func (s *Server) startRun(id string, spec RunSpec, started time.Time) (*serverRu
 		return nil, errors.New("no workload given")
 	}
 	sess, err := core.NewSession(core.SessionOptions{Config: s.cfg, Workload: spec.Workload, Strategy: spec.Strategy,
-		Budget: spec.Budget, Seed: spec.Seed, Models: spec.Models, CostModel: spec.CostModel, SnapshotEvery: SnapshotEvery,
+		Budget: spec.Budget, TaskOrder: spec.TaskOrder, Seed: spec.Seed, Models: spec.Models, CostModel: spec.CostModel, SnapshotEvery: SnapshotEvery,
 		Getenv: s.opt.Getenv, Logf: s.opt.Logf, Store: s.store, Gate: s.gate, RunID: id, Dispatch: s.queue})
 	if err != nil {
 		return nil, err
 	}
 	r := &serverRun{s: s, id: id, spec: spec, started: started, sess: sess, events: make(chan core.Event, 256),
-		done: make(chan struct{}), consoles: map[string]time.Time{}}
+		done: make(chan struct{}), consoles: map[string]time.Time{}, taskSamples: map[string]int{}}
 	r.info = RunInfo{ID: id, Workload: spec.Workload, Target: sess.Target(), Strategy: sess.Strategy(), Tasks: sess.Tasks(),
 		Budget: sess.Budget(), State: RunRunning, Started: started}
 	if len(r.info.Tasks) > 0 {
@@ -98,7 +100,7 @@ func (s *Server) startRun(id string, spec RunSpec, started time.Time) (*serverRu
 
 // endedRun is a finished run known from its file only.
 func endedRun(s *Server, f runFile) *serverRun {
-	r := &serverRun{s: s, id: f.ID, spec: f.Spec, started: f.Started, done: make(chan struct{}), consoles: map[string]time.Time{}}
+	r := &serverRun{s: s, id: f.ID, spec: f.Spec, started: f.Started, done: make(chan struct{}), consoles: map[string]time.Time{}, taskSamples: map[string]int{}}
 	r.info = RunInfo{ID: f.ID, Workload: f.Spec.Workload, Target: s.target, Strategy: f.Spec.Strategy, State: f.State, Error: f.Error, Started: f.Started,
 		Task: f.Task, Samples: f.Samples, Budget: f.Budget, BestS: f.BestS, Speedup: f.Speedup}
 	close(r.done)
@@ -220,9 +222,13 @@ func (r *serverRun) absorb(e core.Event) (*EventMessage, string) {
 	kept := e
 	kept.Snapshot = r.snapshot
 	r.latest = &kept
-	// A resumed task's budget is what its records had not spent: count those in.
-	total := r.sess.Budget()
-	r.info.Task, r.info.Samples, r.info.Budget, r.info.BestS, r.info.Speedup = e.Workload, e.Samples+max(total-e.Budget, 0), total, e.BestS, e.Speedup()
+	// The run's samples: what it measured before a restart, and each task's in this process.
+	r.taskSamples[e.Workload] = e.Samples
+	samples := r.sess.Resumed()
+	for _, n := range r.taskSamples {
+		samples += n
+	}
+	r.info.Task, r.info.Samples, r.info.Budget, r.info.BestS, r.info.Speedup = e.Workload, samples, r.sess.Budget(), e.BestS, e.Speedup()
 	if going := r.info.State == RunRunning || r.info.State == RunPaused; going && e.State == "paused" {
 		r.info.State = RunPaused
 	} else if going && e.State != "" {
