@@ -271,3 +271,27 @@ func TestLogLinesWaitForTheConsole(t *testing.T) {
 		t.Errorf("printed %q, want %q", out.String(), want)
 	}
 }
+
+// TestBenchCommand: colt bench runs its grid and writes the table, the CSV and the plots.
+func TestBenchCommand(t *testing.T) {
+	cfg := writeConfig(t, tinyConfig)
+	out := filepath.Join(t.TempDir(), "bench")
+	code, stdout, stderr := cli(t, "bench", "--config", cfg, "--workloads", "tiny", "--configs", "random,evolutionary", "--budgets", "2",
+		"--seeds", "1,2", "--out", out)
+	if code != exitOK {
+		t.Fatalf("exit %d\n%s\n%s", code, stdout, stderr)
+	}
+	for _, want := range []string{"### tiny, budget 2", "| random | 2 |", "| evolutionary | 2 |", "bench.csv", "tiny-b2.png"} {
+		if !strings.Contains(stdout, want) {
+			t.Errorf("%q not in the output:\n%s", want, stdout)
+		}
+	}
+	if !strings.Contains(stderr, "colt: bench 4/4 done") {
+		t.Errorf("no progress lines:\n%s", stderr)
+	}
+	for _, f := range []string{"bench.md", "bench.csv", "plots/tiny-b2.png", "plots/tiny-b2.svg"} {
+		if st, err := os.Stat(filepath.Join(out, f)); err != nil || st.Size() == 0 {
+			t.Errorf("%s: %v", f, err)
+		}
+	}
+}

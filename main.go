@@ -41,6 +41,7 @@ func commands() []command {
 		{"measure", "compile, check and time a workload's unscheduled program", runMeasure},
 		{"tune", "search schedules for a workload, recording every candidate", runTune},
 		{"export", "write the best measured schedule as C, trace JSON and TIR", runExport},
+		{"bench", "run a grid of tuning runs (workloads × configurations × budgets × seeds): table, CSV, plots", runBench},
 		{"costmodel", "evaluate the cost model on the records, or export them as a dataset", runCostModel},
 		{"serve", "run a server that owns searches (they outlive the console) over NATS", runServe},
 		{"attach", "open the console on a search of colt serve (q detaches)", runAttach},
