@@ -185,8 +185,12 @@ func progressLine(e core.Event) (string, bool) {
 	case core.EventNote:
 		return fmt.Sprintf("colt: %s: %s", e.Workload, e.Message), true
 	case core.EventStart:
-		return fmt.Sprintf("colt: %s: tuning with %s search, budget %d new candidates; baseline %s (%.3f GFLOP/s)",
-			e.Workload, e.Strategy, e.Budget, seconds(e.BaselineS), e.BaselineGFLOPS()), true
+		budget := fmt.Sprintf("budget %d new candidates", e.Budget)
+		if a := e.Allocation; a != nil {
+			budget = fmt.Sprintf("a first round of %d samples of the model's %d (task scheduler)", e.Budget, a.Budget)
+		}
+		return fmt.Sprintf("colt: %s: tuning with %s search, %s; baseline %s (%.3f GFLOP/s)",
+			e.Workload, e.Strategy, budget, seconds(e.BaselineS), e.BaselineGFLOPS()), true
 	case core.EventSample:
 		line := fmt.Sprintf("%s %-12s %10s  %s  elapsed %s  eta %s",
 			progressPrefix(e), e.Sample.Status, seconds(e.Sample.LatencyS), bestText(e), duration(e.Elapsed), duration(e.ETA))

@@ -8,7 +8,7 @@ import (
 // Allocation is how the task scheduler has shared a model's budget so far. Events of a model's
 // tasks carry the latest one; it is a value, never changed once sent.
 type Allocation struct {
-	// Budget is the model's total budget; Round the number of rounds granted so far.
+	// Budget is the model's total budget; Round the number of rounds finished so far.
 	Budget, Round int
 	// Shares are the samples each task has measured or been granted, in the session's task
 	// order.

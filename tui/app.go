@@ -204,6 +204,9 @@ func (m *Model) onEvent(e core.Event) tea.Cmd {
 		t.snapshot = e.Snapshot
 	}
 	m.event, m.snapshot = e, t.snapshot
+	if e.Allocation != nil {
+		m.alloc = e.Allocation
+	}
 	var switchTo tea.Cmd
 	switch e.Kind {
 	case core.EventStart, core.EventRound:
@@ -213,9 +216,6 @@ func (m *Model) onEvent(e core.Event) tea.Cmd {
 		}
 	case core.EventDone:
 		t.started, t.finished = true, true
-	}
-	if e.Allocation != nil {
-		m.alloc = e.Allocation
 	}
 	if e.BaselineS > 0 && !t.started {
 		// A console that attached mid-run never saw the task's start.

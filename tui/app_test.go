@@ -277,6 +277,25 @@ func TestTaskListOfAModel(t *testing.T) {
 	}
 }
 
+// TestTaskSchedulerRoundsInTheTaskList: a round of the task scheduler brings the panes to its
+// task, and the task list shows every task's share of the budget.
+func TestTaskSchedulerRoundsInTheTaskList(t *testing.T) {
+	m := modelApp(t, 200, 50)
+	alloc := &core.Allocation{Budget: 200, Round: 2, EndToEndS: 0.96, Covered: 2,
+		Shares: []core.TaskShare{{Task: "llama3-8b:t0", Samples: 20}, {Task: "llama3-8b:t1", Samples: 10}}}
+	m.Update(eventMsg(core.Event{Kind: core.EventRound, Workload: "llama3-8b:t0", Message: "9 more samples from the task scheduler",
+		Stats: core.Stats{BaselineS: 0.5, BestS: 0.01, Samples: 20, Budget: 29}, Allocation: alloc}))
+	if m.shown != 0 {
+		t.Errorf("the panes show task %d after a round of task 0", m.shown)
+	}
+	view := m.View()
+	for _, want := range []string{"SHARE", "20/29", "10%", "round 2, 30/200 samples", "task scheduler, round 3: llama3-8b:t0"} {
+		if !strings.Contains(view, want) {
+			t.Errorf("%q not on screen:\n%s", want, view)
+		}
+	}
+}
+
 func TestLayoutWithTasksAtManySizes(t *testing.T) {
 	for _, width := range []int{80, 120, 200} {
 		for _, height := range []int{24, 32, 50} {
