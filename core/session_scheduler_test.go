@@ -4,6 +4,7 @@ import (
 	"context"
 	"path/filepath"
 	"slices"
+	"strings"
 	"sync"
 	"testing"
 )
@@ -179,5 +180,17 @@ func TestStopEndsTheScheduledModel(t *testing.T) {
 	}
 	if total >= 60 || len(rep.Tasks) == 0 {
 		t.Errorf("%d tasks measured %d samples after the stop, want fewer than the budget", len(rep.Tasks), total)
+	}
+}
+
+func TestProgramKind(t *testing.T) {
+	q := programKind([]string{"O[b, m, n] += X[b, m, k] * Wq[k, n]"})
+	o := programKind([]string{"O[b, m, n] += X[b, m, k] * Wo[k, n]"})
+	norm := programKind([]string{"S[b, m] += X[b, m, k] * X[b, m, k]", "O[b, m, k] = X[b, m, k] * rsqrt(S[b, m] / 4096 + 1e-5) * G[k]"})
+	if q != o || q != "T0[b, m, n] += T1[b, m, k] * T2[k, n]" {
+		t.Errorf("two projections: %q and %q, want one kind", q, o)
+	}
+	if norm == q || !strings.Contains(norm, "rsqrt(T0[b, m] / 4096 + 1e-5) * T3[k]") {
+		t.Errorf("a norm: %q", norm)
 	}
 }
