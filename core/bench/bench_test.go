@@ -247,3 +247,28 @@ func TestGridCheck(t *testing.T) {
 		}
 	}
 }
+
+// TestBenchChecksBeforeRunning: mistakes in the grid are found before any cell runs.
+func TestBenchChecksBeforeRunning(t *testing.T) {
+	cfg := tinyConfig(t)
+	for _, tc := range []struct {
+		name string
+		grid Grid
+		want string
+	}{
+		{"unknown model", Grid{Workloads: []string{"mm"}, Configs: []Configuration{{Label: "x", Strategy: "colt", Models: []string{"gpt-9"}}}}, `no model "gpt-9"`},
+		{"mcts with two models", Grid{Workloads: []string{"mm"}, Configs: []Configuration{{Label: "x", Strategy: "mcts", Models: []string{"sim-gpt-5.2", "sim-gpt-5-mini"}}}}, "one model"},
+		{"a model", Grid{Workloads: []string{"llama3-8b"}, Configs: []Configuration{{Label: "r", Strategy: "random"}}}, "a bench compares single tasks"},
+		{"unknown workload", Grid{Workloads: []string{"nope"}, Configs: []Configuration{{Label: "r", Strategy: "random"}}}, `unknown workload "nope"`},
+	} {
+		tc.grid.Budgets, tc.grid.Seeds = []int{2}, []uint64{1}
+		out := t.TempDir()
+		_, err := Run(context.Background(), Options{Config: cfg, Out: out, Grid: tc.grid})
+		if err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("%s: %v, want %q", tc.name, err, tc.want)
+		}
+		if entries, _ := os.ReadDir(out); len(entries) > 0 {
+			t.Errorf("%s: the bench wrote %d entries before failing", tc.name, len(entries))
+		}
+	}
+}

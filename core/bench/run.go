@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 	"time"
 
@@ -127,6 +128,25 @@ func (opt Options) check() error {
 	}
 	if err := opt.Grid.Check(); err != nil {
 		return fmt.Errorf("bench: %w", err)
+	}
+	known := map[string]bool{}
+	var names []string
+	for _, m := range opt.Config.Models {
+		known[m.Name] = true
+		names = append(names, m.Name)
+	}
+	for _, c := range opt.Grid.Configs {
+		for _, m := range c.Models {
+			if !known[m] {
+				return fmt.Errorf("bench: configuration %s: no model %q in the configuration's [[models]] (%s)", c.Label, m, strings.Join(names, ", "))
+			}
+		}
+		if c.Strategy == "mcts" && len(c.Models) > 1 {
+			return fmt.Errorf("bench: configuration %s: mcts expands with one model, found %d", c.Label, len(c.Models))
+		}
+		if len(c.Models) > 0 && c.Strategy != "colt" && c.Strategy != "mcts" {
+			return fmt.Errorf("bench: configuration %s: the %s strategy uses no models", c.Label, c.Strategy)
+		}
 	}
 	cat, err := opt.Config.Catalog()
 	if err != nil {
