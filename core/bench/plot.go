@@ -56,7 +56,7 @@ func speedupPlot(workload string, budget int, rows []Row) (*plot.Plot, error) {
 	p := plot.New()
 	p.Title.Text = fmt.Sprintf("%s: best-so-far speedup, budget %d", workload, budget)
 	p.X.Label.Text = "samples"
-	p.Y.Label.Text = "speedup over the unscheduled program"
+	p.Y.Label.Text = "speedup over the unscheduled program (samples as measured)"
 	p.Legend.Top, p.Legend.Left = true, true
 	p.Add(plotter.NewGrid())
 	vendor, library := 0.0, ""

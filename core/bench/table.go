@@ -21,7 +21,7 @@ func WriteMarkdown(w io.Writer, rows []Row) error {
 		if head := fmt.Sprintf("%s, budget %d", r.Workload, r.Budget); head != last {
 			last = head
 			fmt.Fprintf(&b, "\n### %s\n\n", head)
-			b.WriteString("| configuration | runs | best (median) | min–max over seeds | GFLOP/s | speedup | × vendor | samples to 90% | wall | model calls per run | largest model's share | course alterations |\n")
+			b.WriteString("| configuration | runs | best, confirmed (median over seeds) | min–max over seeds | GFLOP/s | speedup | × vendor | samples to 90% | wall | model calls per run | largest model's share | course alterations |\n")
 			b.WriteString("| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |\n")
 		}
 		simulated = simulated || r.Simulated
@@ -29,6 +29,10 @@ func WriteMarkdown(w io.Writer, rows []Row) error {
 			r.Config, runsText(r), seconds(r.MedianS), spread(r), number(r.GFLOPS, "%.1f"), number(r.Speedup, "%.2f×"),
 			vendorText(r), number(r.SamplesTo90, "%.0f"), seconds(r.WallS), modelsText(r.Models), percent(r.LargestShare, r.Models),
 			percent(r.AlterationRate, r.Models))
+	}
+	if len(rows) > 0 {
+		b.WriteString("\nA run's best is its confirmed median (its best candidates timed again in interleaved rounds); the plots'\n" +
+			"curves are the samples as measured during the search, so a curve can end above or below the table.\n")
 	}
 	if simulated {
 		b.WriteString("\nModels marked (sim) are simulated: offline stand-ins for real models, not their behaviour.\n")
