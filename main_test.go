@@ -146,7 +146,7 @@ stages = [`+stages+`]
 		{"tune unknown strategy", []string{"tune", "--headless", "--workload", "tiny", "--config", tiny, "--strategy", "annealing"}, exitUsage, `unknown strategy "annealing"`},
 		{"tune zero budget", []string{"tune", "--headless", "--workload", "tiny", "--config", tiny, "--budget", "0"}, exitUsage, "--budget is 0"},
 		{"bench without workloads", []string{"bench", "--config", tiny}, exitUsage, "--workloads is required"},
-		{"bench of a model", []string{"bench", "--config", tiny, "--workloads", "llama3-8b"}, exitUsage, "a bench compares single tasks"},
+		{"bench with a bad task order", []string{"bench", "--config", tiny, "--workloads", "llama3-8b", "--configs", "random@lifo"}, exitUsage, `unknown task order "lifo"`},
 		{"bench bad budgets", []string{"bench", "--config", tiny, "--workloads", "tiny", "--budgets", "64,x"}, exitUsage, `"x" is not a budget`},
 		{"bench unknown preset", []string{"bench", "--config", tiny, "--preset", "icml"}, exitUsage, `unknown preset "icml"`},
 		{"tune unknown task order", []string{"tune", "--headless", "--workload", "tiny", "--config", tiny, "--task-order", "random"}, exitUsage, "want gradient or sequential"},

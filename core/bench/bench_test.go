@@ -4,7 +4,9 @@ import (
 	"bytes"
 	"context"
 	"encoding/csv"
+	"encoding/json"
 	"errors"
+	"math"
 	"os"
 	"path/filepath"
 	"slices"
@@ -24,7 +26,11 @@ func TestParseConfigurations(t *testing.T) {
 		{"colt:a+b", []Configuration{{Label: "colt(2)", Strategy: "colt", Models: []string{"a", "b"}}}, ""},
 		{"mcts:big", []Configuration{{Label: "mcts(big)", Strategy: "mcts", Models: []string{"big"}}}, ""},
 		{"duo=colt:a+b", []Configuration{{Label: "duo", Strategy: "colt", Models: []string{"a", "b"}}}, ""},
+		{"evolutionary@sequential, colt@gradient:a+b", []Configuration{
+			{Label: "evolutionary-sequential", Strategy: "evolutionary", TaskOrder: core.TaskOrderSequential},
+			{Label: "colt(2)-gradient", Strategy: "colt", Models: []string{"a", "b"}, TaskOrder: core.TaskOrderGradient}}, ""},
 		{"annealing", nil, `unknown strategy "annealing"`},
+		{"random@shuffled", nil, `unknown task order "shuffled"`},
 		{" , ", nil, "no configuration"},
 	}
 	for _, tc := range cases {
@@ -42,7 +48,7 @@ func TestParseConfigurations(t *testing.T) {
 }
 
 func sameConfig(a, b Configuration) bool {
-	return a.Label == b.Label && a.Strategy == b.Strategy && slices.Equal(a.Models, b.Models)
+	return a.Label == b.Label && a.Strategy == b.Strategy && slices.Equal(a.Models, b.Models) && a.TaskOrder == b.TaskOrder
 }
 
 // TestPaperPreset: the model sets grow in the configured order; the single-model baselines
@@ -138,6 +144,12 @@ func TestSummarize(t *testing.T) {
 // tinyConfig is a configuration with a small matmul, quick timing and no confirmation.
 func tinyConfig(t *testing.T) core.Config {
 	t.Helper()
+	return tinyConfigWith(t, "")
+}
+
+// tinyConfigWith is tinyConfig with more of the configuration file.
+func tinyConfigWith(t *testing.T, extra string) core.Config {
+	t.Helper()
 	path := filepath.Join(t.TempDir(), "colt.toml")
 	body := `[search]
 batch_size = 2
@@ -152,7 +164,7 @@ description = "a 8x8x8 matmul"
 sizes = { M = 8, N = 8, K = 8 }
 inputs = ["A[M, K]", "B[K, N]"]
 stages = ["O[m, n] += A[m, k] * B[k, n]"]
-`
+` + extra
 	if err := os.WriteFile(path, []byte(body), 0o644); err != nil {
 		t.Fatal(err)
 	}
@@ -258,7 +270,6 @@ func TestBenchChecksBeforeRunning(t *testing.T) {
 	}{
 		{"unknown model", Grid{Workloads: []string{"mm"}, Configs: []Configuration{{Label: "x", Strategy: "colt", Models: []string{"gpt-9"}}}}, `no model "gpt-9"`},
 		{"mcts with two models", Grid{Workloads: []string{"mm"}, Configs: []Configuration{{Label: "x", Strategy: "mcts", Models: []string{"sim-gpt-5.2", "sim-gpt-5-mini"}}}}, "one model"},
-		{"a model", Grid{Workloads: []string{"llama3-8b"}, Configs: []Configuration{{Label: "r", Strategy: "random"}}}, "a bench compares single tasks"},
 		{"unknown workload", Grid{Workloads: []string{"nope"}, Configs: []Configuration{{Label: "r", Strategy: "random"}}}, `unknown workload "nope"`},
 	} {
 		tc.grid.Budgets, tc.grid.Seeds = []int{2}, []uint64{1}
@@ -270,5 +281,65 @@ func TestBenchChecksBeforeRunning(t *testing.T) {
 		if entries, _ := os.ReadDir(out); len(entries) > 0 {
 			t.Errorf("%s: the bench wrote %d entries before failing", tc.name, len(entries))
 		}
+	}
+}
+
+// pairModel is a model of two matmuls, the first three times per run.
+const pairModel = `
+[workloads.mm2]
+description = "a 4x6x5 matmul"
+sizes = { M = 4, N = 6, K = 5 }
+inputs = ["A[M, K]", "B[K, N]"]
+stages = ["O[m, n] += A[m, k] * B[k, n]"]
+
+[workloads.pair]
+description = "two matmuls"
+tasks = [{ name = "a", workload = "mm", weight = 3 }, { name = "b", workload = "mm2", weight = 1 }]
+`
+
+// TestBenchTunesAModel: a model's cell is the whole model under the configuration's task
+// order, its figures end-to-end (Σ weight × each task's), its curve the estimate after each of
+// the budget's samples, ending at the run's estimate.
+func TestBenchTunesAModel(t *testing.T) {
+	cfg := tinyConfigWith(t, pairModel)
+	out := t.TempDir()
+	configs, err := ParseConfigurations("random@gradient,random@sequential")
+	if err != nil {
+		t.Fatal(err)
+	}
+	g := Grid{Workloads: []string{"pair"}, Configs: configs, Budgets: []int{8}, Seeds: []uint64{1}}
+	results, err := Run(context.Background(), Options{Config: cfg, Out: out, Grid: g})
+	if err != nil {
+		t.Fatal(err)
+	}
+	const flops = 3*2*8*8*8 + 2*4*6*5
+	for i, r := range results {
+		if r == nil || r.Error != "" {
+			t.Fatalf("cell %d: %+v", i, r)
+		}
+		if r.Tasks != 2 || r.Samples != 8 || len(r.Curve) != 8 || r.FLOPs != flops {
+			t.Errorf("%s: %d tasks, %d samples, curve of %d, %d FLOPs; want 2, 8, 8, %d", r.Config, r.Tasks, r.Samples, len(r.Curve), r.FLOPs, flops)
+		}
+		var rep core.SessionReport
+		data, err := os.ReadFile(filepath.Join(g.Cells()[i].dir(out), "report.json"))
+		if err != nil || json.Unmarshal(data, &rep) != nil {
+			t.Fatalf("%s: report: %v", r.Config, err)
+		}
+		if string(rep.TaskOrder) != strings.TrimPrefix(r.Config, "random-") {
+			t.Errorf("%s ran with the %s task order", r.Config, rep.TaskOrder)
+		}
+		last := r.Curve[len(r.Curve)-1]
+		if r.BestS != rep.EndToEndS || r.BaselineS != rep.BaselineS || math.Abs(last-r.BestS) > 1e-9*r.BestS {
+			t.Errorf("%s: best %g, baseline %g, curve ends at %g; the report's estimate is %g of %g",
+				r.Config, r.BestS, r.BaselineS, last, rep.EndToEndS, rep.BaselineS)
+		}
+	}
+	rows := Summarize(g, results)
+	var md bytes.Buffer
+	if err := WriteMarkdown(&md, rows); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(md.String(), "A model of 2 tasks") || !strings.Contains(md.String(), "| random-sequential | 1 |") {
+		t.Errorf("table:\n%s", md.String())
 	}
 }

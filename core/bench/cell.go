@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
+	"time"
 
 	"colt/core"
 )
@@ -24,6 +25,10 @@ type CellResult struct {
 	Seed     uint64   `json:"seed"`
 	// Error is why the run failed ("" for a run that ended normally).
 	Error string `json:"error,omitempty"`
+
+	// Tasks is the number of a model's tasks tuned (0 for a single task); a model's latencies
+	// and FLOPs are end-to-end: Σ weight × each task's figure.
+	Tasks int `json:"tasks,omitempty"`
 
 	FLOPs     int64   `json:"flops"`
 	BaselineS float64 `json:"baseline_s"`
@@ -63,6 +68,113 @@ func cellResult(cell Cell, r *core.Report) *CellResult {
 		res.Curve = append(res.Curve, h.BestSoFarS)
 	}
 	return res
+}
+
+// modelCellResult makes a model's cell result from its session report: every latency is the
+// end-to-end estimate Σ weight × the task's latency, a task without a success counting with its
+// unscheduled latency, and the curve follows the samples in the order they were measured.
+func modelCellResult(cell Cell, rep *core.SessionReport, wall time.Duration) *CellResult {
+	res := &CellResult{Workload: cell.Workload, Config: cell.Config.Label, Strategy: cell.Config.Strategy, Models: cell.Config.Models,
+		Budget: cell.Budget, Seed: cell.Seed, Tasks: len(rep.Tasks), BaselineS: rep.BaselineS, BestS: rep.EndToEndS,
+		WallS: wall.Seconds(), Curve: modelCurve(rep)}
+	allConfirmed := true
+	vendorS, library, allVendor := 0.0, "", true
+	stats := map[string]int{} // model name → index in res.Stats
+	for _, t := range rep.Tasks {
+		w := float64(rep.Weights[t.Workload])
+		res.FLOPs += int64(rep.Weights[t.Workload]) * t.FLOPs
+		res.Samples += t.Samples
+		switch b := t.Confirmed.Best(); {
+		case b != nil:
+			res.ConfirmedS += w * b.LatencyS
+		default:
+			allConfirmed = false
+		}
+		if t.Vendor == nil || (library != "" && t.Vendor.Library != library) {
+			allVendor = false
+		} else {
+			library = t.Vendor.Library
+			vendorS += w * t.Vendor.LatencyS
+		}
+		for _, m := range t.Models {
+			i, ok := stats[m.Name]
+			if !ok {
+				stats[m.Name] = len(res.Stats)
+				res.Stats = append(res.Stats, core.ModelStat{Name: m.Name, Kind: m.Kind, ParamsB: m.ParamsB, Simulated: m.Simulated})
+				i = len(res.Stats) - 1
+			}
+			s := &res.Stats[i]
+			s.Calls += m.Calls
+			s.Hits += m.Hits
+			s.Errors += m.Errors
+			s.Failures += m.Failures
+			s.Cancelled += m.Cancelled
+			s.Altered += m.Altered
+			s.Escalations += m.Escalations
+			s.Tokens += m.Tokens
+			s.CostUSD += m.CostUSD
+		}
+	}
+	if !allConfirmed {
+		res.ConfirmedS = 0 // a sum of confirmed and unconfirmed figures is neither
+	}
+	if allVendor && vendorS > 0 {
+		v := &core.VendorFigure{Library: library, LatencyS: vendorS}
+		if best := res.Best(); best > 0 {
+			ratio := vendorS / best
+			v.Ratio = &ratio
+			v.GFLOPS = float64(res.FLOPs) / vendorS / 1e9
+		}
+		res.Vendor = v
+	}
+	return res
+}
+
+// modelCurve is a model's end-to-end estimate after each sample, the samples taken in the
+// order the task scheduler's rounds measured them (the tasks in order for the sequential
+// order).
+func modelCurve(rep *core.SessionReport) []float64 {
+	type step struct {
+		task    string
+		samples int
+	}
+	var steps []step
+	for _, r := range rep.Rounds {
+		steps = append(steps, step{r.Task, r.Samples})
+	}
+	if len(steps) == 0 {
+		for _, t := range rep.Tasks {
+			steps = append(steps, step{t.Workload, len(t.History)})
+		}
+	}
+	tasks := map[string]*core.Report{}
+	latency := map[string]float64{} // each task's best so far, its unscheduled latency before
+	next := map[string]int{}        // each task's next history entry
+	total := 0.0
+	for _, t := range rep.Tasks {
+		tasks[t.Workload], latency[t.Workload] = t, t.BaselineLatencyS
+		total += float64(rep.Weights[t.Workload]) * t.BaselineLatencyS
+	}
+	var curve []float64
+	for _, s := range steps {
+		t := tasks[s.task]
+		if t == nil {
+			continue
+		}
+		for range s.samples {
+			i := next[s.task]
+			if i >= len(t.History) {
+				break
+			}
+			next[s.task]++
+			if b := t.History[i].BestSoFarS; b > 0 && b != latency[s.task] {
+				total += float64(rep.Weights[s.task]) * (b - latency[s.task])
+				latency[s.task] = b
+			}
+			curve = append(curve, total)
+		}
+	}
+	return curve
 }
 
 // dir is the cell's work dir under the bench's output directory.

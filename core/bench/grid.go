@@ -9,13 +9,15 @@ import (
 	"colt/core"
 )
 
-// Configuration is one way of searching: a strategy of the strategy table and, for colt and
-// mcts, the models it uses (nil: the configuration's).
+// Configuration is one way of searching: a strategy of the strategy table, for colt and mcts
+// the models it uses (nil: the configuration's), and for a model's tasks how they share the
+// budget ("": search.task_order).
 type Configuration struct {
 	// Label names the configuration in tables, plots and directory names.
-	Label    string
-	Strategy string
-	Models   []string
+	Label     string
+	Strategy  string
+	Models    []string
+	TaskOrder core.TaskOrder
 }
 
 // Grid is what a bench runs: every workload with every configuration, budget and seed.
@@ -91,9 +93,10 @@ func validLabel(s string) bool {
 	return true
 }
 
-// ParseConfigurations reads --configs: comma-separated entries, each [LABEL=]STRATEGY or
-// [LABEL=]STRATEGY:MODEL+MODEL…. Without a label, a strategy alone is its own label, colt
-// with models is "colt(N)" and mcts with a model "mcts(MODEL)".
+// ParseConfigurations reads --configs: comma-separated entries, each
+// [LABEL=]STRATEGY[@ORDER][:MODEL+MODEL…], ORDER a task order of a model's tasks. Without a
+// label, a strategy alone is its own label, colt with models is "colt(N)", mcts with a model
+// "mcts(MODEL)", and a task order adds "-ORDER".
 func ParseConfigurations(spec string) ([]Configuration, error) {
 	var out []Configuration
 	for entry := range strings.SplitSeq(spec, ",") {
@@ -106,9 +109,17 @@ func ParseConfigurations(spec string) ([]Configuration, error) {
 			rest, label = entry, ""
 		}
 		strategy, models, _ := strings.Cut(rest, ":")
+		strategy, order, ordered := strings.Cut(strategy, "@")
 		c := Configuration{Label: label, Strategy: strings.TrimSpace(strategy)}
 		if !slices.Contains(core.StrategyNames(), c.Strategy) {
 			return nil, fmt.Errorf("configuration %q: unknown strategy %q: want %s", entry, c.Strategy, strings.Join(core.StrategyNames(), ", "))
+		}
+		if ordered {
+			o, err := core.ParseTaskOrder(strings.TrimSpace(order))
+			if err != nil {
+				return nil, fmt.Errorf("configuration %q: %w", entry, err)
+			}
+			c.TaskOrder = o
 		}
 		if models != "" {
 			for m := range strings.SplitSeq(models, "+") {
@@ -130,13 +141,17 @@ func ParseConfigurations(spec string) ([]Configuration, error) {
 
 // defaultLabel names a configuration without a label.
 func defaultLabel(c Configuration) string {
+	label := fmt.Sprintf("%s(%d)", c.Strategy, len(c.Models))
 	switch {
 	case len(c.Models) == 0:
-		return c.Strategy
+		label = c.Strategy
 	case c.Strategy == "mcts" && len(c.Models) == 1:
-		return "mcts(" + c.Models[0] + ")"
+		label = "mcts(" + c.Models[0] + ")"
 	}
-	return fmt.Sprintf("%s(%d)", c.Strategy, len(c.Models))
+	if c.TaskOrder != "" {
+		label += "-" + string(c.TaskOrder)
+	}
+	return label
 }
 
 // Model is what a preset knows of a configured model.

@@ -120,8 +120,8 @@ func eta(elapsed time.Duration, measured int, cells []Cell, results []*CellResul
 	return elapsed / time.Duration(measured) * time.Duration(max(left, 0))
 }
 
-// check validates the options before anything runs: the grid, and that every workload is a
-// single task the catalog knows.
+// check validates the options before anything runs: the grid, the configurations' models,
+// and that the catalog knows every workload.
 func (opt Options) check() error {
 	if opt.Out == "" {
 		return errors.New("bench: no output directory")
@@ -153,13 +153,8 @@ func (opt Options) check() error {
 		return err
 	}
 	for _, name := range opt.Grid.Workloads {
-		w, err := cat.Get(name)
-		if err != nil {
+		if _, err := cat.Get(name); err != nil {
 			return fmt.Errorf("bench: %w", err)
-		}
-		if !w.IsSingle() {
-			return fmt.Errorf("bench: %s is a model of %d tasks; a bench compares single tasks (name one as %s:%s, or tune the model with colt tune)",
-				name, len(w.Tasks), name, w.Tasks[0].Name)
 		}
 	}
 	return nil
@@ -193,7 +188,7 @@ func runCell(ctx context.Context, opt Options, c Cell, onSample func(int)) (*Cel
 	cfg.WorkDir = dir
 	seed := c.Seed
 	sopt := core.SessionOptions{Config: cfg, Workload: c.Workload, Strategy: c.Config.Strategy, Budget: c.Budget, Seed: &seed,
-		ProgressEvery: -1, Getenv: opt.Getenv}
+		TaskOrder: c.Config.TaskOrder, ProgressEvery: -1, Getenv: opt.Getenv}
 	if len(c.Config.Models) > 0 {
 		sopt.Models = c.Config.Models
 	}
@@ -201,11 +196,14 @@ func runCell(ctx context.Context, opt Options, c Cell, onSample func(int)) (*Cel
 	if err != nil {
 		return nil, fmt.Errorf("bench: %s %s: %w", c.Workload, c.Config.Label, err)
 	}
+	start, measured := time.Now(), 0
 	rep, runErr := sess.Run(ctx, func(e core.Event) {
 		if e.Kind == core.EventSample {
-			onSample(e.Samples)
+			measured++ // over all of a model's tasks
+			onSample(measured)
 		}
 	})
+	wall := time.Since(start)
 	if cerr := sess.Close(); cerr != nil && runErr == nil {
 		runErr = cerr
 	}
@@ -213,8 +211,12 @@ func runCell(ctx context.Context, opt Options, c Cell, onSample func(int)) (*Cel
 		return nil, fmt.Errorf("%w", core.ErrInterrupted)
 	}
 	res := &CellResult{Workload: c.Workload, Config: c.Config.Label, Strategy: c.Config.Strategy, Models: c.Config.Models, Budget: c.Budget, Seed: c.Seed}
-	if rep != nil && len(rep.Tasks) == 1 {
-		res = cellResult(c, rep.Tasks[0])
+	if rep != nil && len(rep.Tasks) > 0 {
+		if rep.Single {
+			res = cellResult(c, rep.Tasks[0])
+		} else {
+			res = modelCellResult(c, rep, wall)
+		}
 		if err := rep.WriteJSON(filepath.Join(dir, "report.json")); err != nil {
 			return nil, err
 		}

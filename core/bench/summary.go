@@ -10,6 +10,9 @@ import (
 type Row struct {
 	Workload, Config string
 	Budget           int
+	// Tasks is the number of a model's tasks (0 for a single task): its latencies are
+	// end-to-end estimates.
+	Tasks int
 	// Runs are the cells that finished without an error; Failed counts the others and Errors
 	// holds their messages.
 	Runs   []*CellResult
@@ -108,6 +111,7 @@ func summarize(w, conf string, budget int, cells []*CellResult) Row {
 	if len(r.BestS) > 0 {
 		r.MedianS, r.MinS, r.MaxS = median(r.BestS), slices.Min(r.BestS), slices.Max(r.BestS)
 		first := r.Runs[0]
+		r.Tasks = first.Tasks
 		if r.MedianS > 0 {
 			r.GFLOPS = float64(first.FLOPs) / r.MedianS / 1e9
 			r.Speedup = first.BaselineS / r.MedianS

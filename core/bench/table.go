@@ -21,6 +21,9 @@ func WriteMarkdown(w io.Writer, rows []Row) error {
 		if head := fmt.Sprintf("%s, budget %d", r.Workload, r.Budget); head != last {
 			last = head
 			fmt.Fprintf(&b, "\n### %s\n\n", head)
+			if r.Tasks > 0 {
+				fmt.Fprintf(&b, "A model of %d tasks sharing the budget: latencies are end-to-end estimates, Σ weight × each task's latency.\n\n", r.Tasks)
+			}
 			b.WriteString("| configuration | runs | best, confirmed (median over seeds) | min–max over seeds | GFLOP/s | speedup | × vendor | samples to 90% | wall | model calls per run | largest model's share | course alterations |\n")
 			b.WriteString("| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |\n")
 		}
